@@ -1,0 +1,309 @@
+"""One completion's life, decoupled from any socket.
+
+A task reads the provider stream once, sends coalesced deltas to the
+conversation's group (every tab, every viewer, any process), saves text in
+batches, and records the outcome and usage once. Closing a tab does not
+touch it; Stop cancels it.
+"""
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from chatapp.providers import (
+    ChatMessage,
+    ChatRequest,
+    Finished,
+    ProviderError,
+    ReasoningDelta,
+    TextDelta,
+    ToolCallDelta,
+    Usage,
+    family_for,
+    stream_chat,
+)
+from chatapp.usage.models import UsageRecord
+
+from .gateway import default_endpoint
+from .markdown import render_markdown
+from .models import Conversation, Message, Role, Status
+
+logger = logging.getLogger(__name__)
+
+# Generations running in this process, by conversation pk.
+_running: dict[int, "Generation"] = {}
+
+INTERNAL_ERROR = "Something went wrong on our side while writing this answer. Try again."
+CUT_OFF_NOTE = (
+    "The answer was cut off: the model reached its output limit (reasoning counts towards it)."
+)
+
+
+@dataclass
+class ToolCall:
+    id: str | None = None
+    name: str = ""
+    arguments: str = ""
+
+
+@dataclass
+class Generation:
+    conversation: Conversation
+    message: Message
+    request: ChatRequest
+    reasoning: str = ""
+    text: str = ""
+    tool_calls: dict[int, ToolCall] = field(default_factory=dict)
+    stop_requested: bool = False
+    task: asyncio.Task | None = None
+    reasoning_seconds: float | None = None
+    # Offsets of what viewers have been sent; the rest is pending.
+    sent_reasoning: int = 0
+    sent_text: int = 0
+    database_writes: int = 0
+
+    def __post_init__(self) -> None:
+        self.layer = get_channel_layer()
+        self.loop = asyncio.get_running_loop()
+        self.started = self.loop.time()
+        self.started_wall = time.time()
+        self.first_token_at: float | None = None
+        self._last_flush = 0.0
+        self._last_persist = self.started
+        self._flush_handle: asyncio.TimerHandle | None = None
+        self._flush_lock = asyncio.Lock()
+        self._background: set[asyncio.Task] = set()
+        self._announce_thought = False
+
+    @property
+    def group(self) -> str:
+        return self.conversation.group_name
+
+    async def run(self) -> None:
+        endpoint = default_endpoint()
+        family = family_for(self.request.model)
+        usage: Usage | None = None
+        finish_reason = None
+        status, error = Status.COMPLETE, ""
+        try:
+            async for event in stream_chat(endpoint, self.request, family):
+                match event:
+                    case ReasoningDelta(text=text):
+                        self._mark_first_token()
+                        self.reasoning += text
+                    case TextDelta(text=text):
+                        self._mark_first_token()
+                        if self.reasoning_seconds is None:
+                            self.reasoning_seconds = self.loop.time() - self.started
+                            self._announce_thought = True
+                        self.text += text
+                    case ToolCallDelta():
+                        self._add_tool_call(event)
+                    case Usage():
+                        usage = event
+                    case Finished(reason=reason):
+                        finish_reason = reason
+                await self._maybe_flush()
+                await self._maybe_persist()
+        except asyncio.CancelledError:
+            status = Status.STOPPED if self.stop_requested else Status.INTERRUPTED
+            if not self.stop_requested:
+                await asyncio.shield(self._finish(endpoint.name, family, status, "", usage))
+                raise
+        except ProviderError as problem:
+            status, error = Status.ERROR, problem.message
+            logger.warning(
+                "completion failed",
+                extra={
+                    "provider": endpoint.name,
+                    "model": self.request.model,
+                    "code": problem.code,
+                    "status": problem.status,
+                },
+            )
+        except Exception:
+            logger.exception("completion crashed", extra={"model": self.request.model})
+            status, error = Status.ERROR, INTERNAL_ERROR
+        if status == Status.COMPLETE and finish_reason == "length":
+            error = CUT_OFF_NOTE
+        await self._finish(endpoint.name, family, status, error, usage)
+
+    def _mark_first_token(self) -> None:
+        if self.first_token_at is None:
+            self.first_token_at = self.loop.time()
+
+    def _add_tool_call(self, delta: ToolCallDelta) -> None:
+        call = self.tool_calls.setdefault(delta.index, ToolCall())
+        call.id = call.id or delta.id
+        call.name += delta.name or ""
+        call.arguments += delta.arguments
+
+    async def _maybe_flush(self) -> None:
+        """Send at most one delta per window: the first at once, the rest batched."""
+        wait = self._last_flush + settings.CHAT_COALESCE_SECONDS - self.loop.time()
+        if wait <= 0:
+            await self._flush()
+        elif self._flush_handle is None:
+            self._flush_handle = self.loop.call_later(wait, self._flush_soon)
+
+    def _flush_soon(self) -> None:
+        self._flush_handle = None
+        task = asyncio.ensure_future(self._flush())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _flush(self) -> None:
+        # The lock keeps deltas in order when a timed flush and a direct one meet.
+        async with self._flush_lock:
+            reasoning = self.reasoning[self.sent_reasoning :]
+            text = self.text[self.sent_text :]
+            if not (reasoning or text or self._announce_thought):
+                return
+            event = {
+                "type": "chat.delta",
+                "message_id": self.message.pk,
+                "reasoning": reasoning,
+                "reasoning_at": self.sent_reasoning,
+                "text": text,
+                "text_at": self.sent_text,
+            }
+            if self._announce_thought:
+                event["thought_for"] = self.reasoning_seconds
+                self._announce_thought = False
+            self.sent_reasoning += len(reasoning)
+            self.sent_text += len(text)
+            self._last_flush = self.loop.time()
+            await self.layer.group_send(self.group, event)
+
+    async def _maybe_persist(self) -> None:
+        now = self.loop.time()
+        if now - self._last_persist < settings.CHAT_PERSIST_SECONDS:
+            return
+        self._last_persist = now
+        self.database_writes += 1
+        await Message.objects.filter(pk=self.message.pk).aupdate(
+            content=self.text, reasoning=self.reasoning
+        )
+
+    async def _finish(self, provider: str, family, status: str, error: str, usage) -> None:
+        if self._flush_handle:
+            self._flush_handle.cancel()
+            self._flush_handle = None
+        await self._flush()
+        ended = self.loop.time()
+        if self.reasoning_seconds is None and (self.reasoning or usage):
+            self.reasoning_seconds = ended - self.started
+        message = self.message
+        message.content = self.text
+        message.reasoning = self.reasoning
+        message.rendered_html = render_markdown(self.text) if self.text else ""
+        message.status = status
+        message.error = error
+        message.provider = provider
+        message.reasoning_tokens = usage.reasoning_tokens if usage else None
+        message.reasoning_seconds = self.reasoning_seconds
+        message.finished_at = timezone.now()
+        self.database_writes += 1
+        await message.asave(
+            update_fields=[
+                "content",
+                "reasoning",
+                "rendered_html",
+                "status",
+                "error",
+                "provider",
+                "reasoning_tokens",
+                "reasoning_seconds",
+                "finished_at",
+            ]
+        )
+        await self._record_usage(provider, family, status, usage, ended)
+        html = render_to_string("chat/conversation.html#message", {"message": message, "oob": True})
+        _running.pop(self.conversation.pk, None)
+        await self.layer.group_send(
+            self.group,
+            {
+                "type": "chat.finished",
+                "message_id": message.pk,
+                "html": html,
+            },
+        )
+        logger.info(
+            "completion finished",
+            extra={
+                "provider": provider,
+                "model": self.request.model,
+                "status": status,
+                "seconds": round(ended - self.started, 3),
+                "completion_tokens": usage.completion_tokens if usage else None,
+            },
+        )
+
+    async def _record_usage(self, provider, family, status, usage, ended) -> None:
+        usage = usage or Usage(estimated=True)
+        prices = family.prices
+        cost = (
+            prices.cost(usage.prompt_tokens, usage.cached_tokens, usage.completion_tokens)
+            if prices
+            else 0
+        )
+        ttft = self.first_token_at
+        await UsageRecord.objects.acreate(
+            user_id=self.conversation.owner_id,
+            conversation_id=self.conversation.pk,
+            message_id=self.message.pk,
+            provider=provider,
+            model=self.request.model,
+            reasoning_effort=self.request.reasoning_effort or "",
+            prompt_tokens=usage.prompt_tokens,
+            cached_tokens=usage.cached_tokens,
+            completion_tokens=usage.completion_tokens,
+            reasoning_tokens=usage.reasoning_tokens,
+            estimated=usage.estimated,
+            cost=cost,
+            time_to_first_token_ms=round((ttft - self.started) * 1000) if ttft else None,
+            duration_ms=round((ended - self.started) * 1000),
+            outcome=status,
+        )
+
+
+def build_request(conversation: Conversation, reply: Message) -> ChatRequest:
+    """The conversation so far, as the model should see it."""
+    history = []
+    for message in conversation.messages.filter(pk__lt=reply.pk).order_by("created_at", "pk"):
+        if message.role == Role.ASSISTANT and not message.content:
+            continue
+        history.append(ChatMessage(role=message.role, content=message.content))
+    return ChatRequest(
+        model=reply.model,
+        messages=tuple(history),
+        reasoning_effort=reply.reasoning_effort or None,
+    )
+
+
+async def launch(conversation: Conversation, reply: Message) -> Generation:
+    request = await sync_to_async(build_request)(conversation, reply)
+    generation = Generation(conversation=conversation, message=reply, request=request)
+    _running[conversation.pk] = generation
+    generation.task = asyncio.create_task(generation.run(), name=f"generation-{reply.pk}")
+    return generation
+
+
+def running(conversation_pk: int) -> Generation | None:
+    return _running.get(conversation_pk)
+
+
+def stop(conversation_pk: int) -> bool:
+    generation = _running.get(conversation_pk)
+    if generation is None or generation.task is None or generation.task.done():
+        return False
+    generation.stop_requested = True
+    generation.task.cancel()
+    return True

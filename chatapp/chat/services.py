@@ -1,0 +1,110 @@
+"""Every state change of a conversation that viewers must also hear about.
+
+Views and consumers call these; nothing else writes messages or starts a
+generation, so the rules (one generation at a time, what the model may be
+sent) live in one place.
+"""
+
+from dataclasses import dataclass
+
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from django.db import transaction
+from django.template.loader import render_to_string
+
+from . import generation
+from .gateway import available_models, find_model
+from .models import Conversation, Effort, Message, Role, Status
+
+MAX_MESSAGE_CHARS = 100_000
+TITLE_CHARS = 80
+
+
+class SendRefused(Exception):
+    """A send the user must be told about; the message says why, in plain words."""
+
+
+@dataclass(frozen=True)
+class SendRequest:
+    text: str
+    model: str
+    reasoning_effort: str
+
+
+def parse_send(payload: dict, conversation: Conversation) -> SendRequest:
+    """Validate a send frame from the browser, whatever it contains."""
+    text = payload.get("message")
+    if not isinstance(text, str) or not text.strip():
+        raise SendRefused("Write a message first.")
+    if len(text) > MAX_MESSAGE_CHARS:
+        raise SendRefused(f"The message is too long (over {MAX_MESSAGE_CHARS:,} characters).")
+    model_id = payload.get("model") or conversation.model
+    if not isinstance(model_id, str) or find_model(model_id) is None:
+        raise SendRefused("That model is not offered here. Pick one from the list.")
+    effort = payload.get("reasoning_effort") or conversation.reasoning_effort
+    if effort not in Effort.values:
+        raise SendRefused("Reasoning effort must be Low, Medium or High.")
+    return SendRequest(text=text.strip(), model=model_id, reasoning_effort=effort)
+
+
+def create_conversation(user) -> Conversation:
+    """A new conversation, or the user's existing empty one, so "New" never piles up blanks."""
+    empty = user.conversations.filter(messages__isnull=True).first()
+    if empty:
+        return empty
+    default_model = available_models()[0].id
+    return Conversation.objects.create(owner=user, model=default_model)
+
+
+def _create_turn(conversation: Conversation, send: SendRequest) -> tuple[Message, Message]:
+    choice = find_model(send.model)
+    effort = send.reasoning_effort if choice.takes_effort else ""
+    with transaction.atomic():
+        locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        if locked.messages.filter(status=Status.STREAMING).exists():
+            raise SendRefused(
+                "A reply is still being written in this conversation. "
+                "Wait for it to finish or stop it first."
+            )
+        locked.model = send.model
+        locked.reasoning_effort = send.reasoning_effort
+        if not locked.title:
+            locked.title = _title_from(send.text)
+        locked.save()
+        user_message = Message.objects.create(
+            conversation=locked, role=Role.USER, content=send.text
+        )
+        reply = Message.objects.create(
+            conversation=locked,
+            role=Role.ASSISTANT,
+            status=Status.STREAMING,
+            model=send.model,
+            reasoning_effort=effort,
+        )
+    conversation.refresh_from_db()
+    return user_message, reply
+
+
+def _title_from(text: str) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= TITLE_CHARS else line[: TITLE_CHARS - 1] + "…"
+
+
+async def send_message(conversation: Conversation, payload: dict) -> Message:
+    """Save the user's message and an empty reply, tell every viewer, start generating."""
+    send = parse_send(payload, conversation)
+    user_message, reply = await sync_to_async(_create_turn)(conversation, send)
+    html = render_to_string(
+        "chat/conversation.html#new_turn",
+        {"messages": [user_message, reply], "conversation": conversation},
+    )
+    await get_channel_layer().group_send(
+        conversation.group_name, {"type": "chat.html", "html": html}
+    )
+    await generation.launch(conversation, reply)
+    return reply
+
+
+async def stop_generation(conversation: Conversation) -> bool:
+    """Stop the reply being written in this conversation, keeping what it wrote so far."""
+    return generation.stop(conversation.pk)

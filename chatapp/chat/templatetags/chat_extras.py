@@ -1,0 +1,22 @@
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def epoch_ms(value) -> int:
+    """A datetime as milliseconds since the epoch, for the live timers in chat.js."""
+    return int(value.timestamp() * 1000)
+
+
+@register.filter
+def duration(seconds) -> str:
+    if seconds is None:
+        return ""
+    seconds = float(seconds)
+    if seconds < 1:
+        return "less than a second"
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest} s"

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("conversations/new/", views.new_conversation, name="new_conversation"),
+    path("c/<uuid:public_id>/", views.conversation_page, name="conversation"),
+]

@@ -1,0 +1,176 @@
+"""Model families as data: what each accepts, how large it is, what it costs.
+
+Request shaping reads these flags instead of branching on model names, so a
+new family is one entry here, and an unknown id still gets a sane request.
+"""
+
+import re
+from dataclasses import dataclass, replace
+from decimal import Decimal
+
+from .request import ChatMessage, ChatRequest
+
+EFFORTS = ("low", "medium", "high")
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    vision: bool = False
+    tools: bool = False
+    reasoning_effort: bool = False
+    system_role: bool = True
+    json_schema: bool = False
+    streaming: bool = True
+    # o-series refuse temperature/top_p/stop and want max_completion_tokens.
+    sampling_parameters: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Prices:
+    """US dollars per million tokens."""
+
+    input: Decimal
+    cached_input: Decimal
+    output: Decimal
+
+    def cost(self, prompt_tokens: int, cached_tokens: int, completion_tokens: int) -> Decimal:
+        uncached = max(prompt_tokens - cached_tokens, 0)
+        total = (
+            uncached * self.input
+            + cached_tokens * self.cached_input
+            + completion_tokens * self.output
+        )
+        return total / Decimal(1_000_000)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelFamily:
+    name: str
+    display_name: str
+    capabilities: Capabilities
+    context_window: int
+    max_output_tokens: int
+    prices: Prices | None
+    # How OpenAI counts image tokens for this family: "patches" or "tiles".
+    image_tokens: str = "tiles"
+
+    def accepts_effort(self) -> bool:
+        return self.capabilities.reasoning_effort
+
+    def shape(self, request: ChatRequest) -> dict:
+        """The Chat Completions body this family accepts for ``request``."""
+        caps = self.capabilities
+        messages = list(request.messages)
+        if not caps.system_role:
+            messages = _fold_system_into_first_user_turn(messages)
+        if not caps.vision:
+            messages = [replace(m, images=()) for m in messages]
+        body: dict = {
+            "model": request.model,
+            "messages": [_wire_message(m) for m in messages],
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        if caps.reasoning_effort and request.reasoning_effort in EFFORTS:
+            body["reasoning_effort"] = request.reasoning_effort
+        if request.max_output_tokens:
+            limit = min(request.max_output_tokens, self.max_output_tokens)
+            key = "max_tokens" if caps.sampling_parameters else "max_completion_tokens"
+            body[key] = limit
+        if request.json_output and caps.json_schema:
+            body["response_format"] = {"type": "json_object"}
+        return body
+
+
+def _fold_system_into_first_user_turn(messages: list[ChatMessage]) -> list[ChatMessage]:
+    system_text = "\n\n".join(m.content for m in messages if m.role == "system" and m.content)
+    rest = [m for m in messages if m.role != "system"]
+    if not system_text:
+        return rest
+    for position, message in enumerate(rest):
+        if message.role == "user":
+            rest[position] = replace(message, content=f"{system_text}\n\n{message.content}")
+            return rest
+    return [ChatMessage(role="user", content=system_text), *rest]
+
+
+def _wire_message(message: ChatMessage) -> dict:
+    if not message.images:
+        return {"role": message.role, "content": message.content}
+    parts: list[dict] = [{"type": "text", "text": message.content}]
+    parts += [
+        {"type": "image_url", "image_url": {"url": image.data_url, "detail": image.detail}}
+        for image in message.images
+    ]
+    return {"role": message.role, "content": parts}
+
+
+_O_SERIES = Capabilities(
+    vision=False,
+    tools=True,
+    reasoning_effort=True,
+    system_role=True,
+    json_schema=True,
+    sampling_parameters=False,
+)
+
+FAMILIES: dict[str, ModelFamily] = {
+    family.name: family
+    for family in (
+        ModelFamily(
+            name="o4-mini",
+            display_name="o4-mini",
+            capabilities=replace(_O_SERIES, vision=True),
+            context_window=200_000,
+            max_output_tokens=100_000,
+            prices=Prices(Decimal("1.10"), Decimal("0.275"), Decimal("4.40")),
+            image_tokens="patches",
+        ),
+        ModelFamily(
+            name="o3-mini",
+            display_name="o3-mini",
+            capabilities=_O_SERIES,
+            context_window=200_000,
+            max_output_tokens=100_000,
+            prices=Prices(Decimal("1.10"), Decimal("0.55"), Decimal("4.40")),
+        ),
+        ModelFamily(
+            name="o1-mini",
+            display_name="o1-mini",
+            capabilities=replace(
+                _O_SERIES,
+                tools=False,
+                reasoning_effort=False,
+                system_role=False,
+                json_schema=False,
+            ),
+            context_window=128_000,
+            max_output_tokens=65_536,
+            prices=Prices(Decimal("1.10"), Decimal("0.55"), Decimal("4.40")),
+        ),
+    )
+}
+
+# An id we do not know: assume a plain chat model that takes the common
+# parameters, and charge nothing we cannot back up.
+GENERIC = ModelFamily(
+    name="generic",
+    display_name="Other model",
+    capabilities=Capabilities(),
+    context_window=128_000,
+    max_output_tokens=16_384,
+    prices=None,
+)
+
+_DATE_SUFFIX = re.compile(r"-\d{4}-\d{2}-\d{2}$")
+
+
+def family_for(model_id: str) -> ModelFamily:
+    """Map a gateway's model id to its family.
+
+    Gateways prefix a vendor (``openai/o4-mini``) and pin snapshots
+    (``o4-mini-2025-04-16``); both name the same family.
+    """
+    name = model_id.strip().lower().rsplit("/", 1)[-1]
+    name = _DATE_SUFFIX.sub("", name)
+    return FAMILIES.get(name, GENERIC)

@@ -1,0 +1,164 @@
+"""Turn decoded stream chunks from any OpenAI-compatible gateway into typed events.
+
+Gateways disagree on where reasoning goes (``reasoning_content``,
+``reasoning``, ``reasoning_details[]``, or ``<think>`` tags inside content);
+this is the one place that knows all of them.
+"""
+
+from collections.abc import Iterator
+
+from .events import ReasoningDelta, StreamEvent, TextDelta, ToolCallDelta, Usage
+
+OPEN_TAG = "<think>"
+CLOSE_TAG = "</think>"
+
+
+class ThinkTagSplitter:
+    """Split content that carries ``<think>…</think>`` into reasoning and answer.
+
+    Tags may be cut anywhere across chunks, so a tail that could be the start
+    of a tag is held back until the next chunk decides it.
+    """
+
+    def __init__(self) -> None:
+        self._pending = ""
+        self._inside = False
+        # Models put blank lines after </think>; they are not part of the answer.
+        self._just_closed = False
+
+    def feed(self, text: str) -> Iterator[StreamEvent]:
+        buffer = self._pending + text
+        self._pending = ""
+        while buffer:
+            tag = CLOSE_TAG if self._inside else OPEN_TAG
+            position = buffer.find(tag)
+            if position < 0:
+                keep = _partial_tag_suffix(buffer, tag)
+                yield from self._emit(buffer[: len(buffer) - keep])
+                self._pending = buffer[len(buffer) - keep :]
+                return
+            yield from self._emit(buffer[:position])
+            buffer = buffer[position + len(tag) :]
+            self._inside = not self._inside
+            self._just_closed = not self._inside
+
+    def flush(self) -> Iterator[StreamEvent]:
+        pending, self._pending = self._pending, ""
+        yield from self._emit(pending)
+
+    def _emit(self, text: str) -> Iterator[StreamEvent]:
+        if self._inside:
+            if text:
+                yield ReasoningDelta(text)
+            return
+        if self._just_closed:
+            text = text.lstrip("\n")
+        if text:
+            self._just_closed = False
+            yield TextDelta(text)
+
+
+def _partial_tag_suffix(buffer: str, tag: str) -> int:
+    """Length of the longest end of ``buffer`` that begins ``tag``."""
+    for length in range(min(len(tag) - 1, len(buffer)), 0, -1):
+        if tag.startswith(buffer[-length:]):
+            return length
+    return 0
+
+
+class ChunkParser:
+    """Stateful: feed it each decoded chunk of one stream, in order."""
+
+    def __init__(self) -> None:
+        self.think = ThinkTagSplitter()
+        self.finish_reason: str | None = None
+        self.usage: Usage | None = None
+
+    def feed(self, chunk: dict) -> Iterator[StreamEvent]:
+        usage = chunk.get("usage")
+        if isinstance(usage, dict):
+            self.usage = usage_from_dict(usage)
+            yield self.usage
+        choices = chunk.get("choices")
+        if not isinstance(choices, list):
+            return
+        for choice in choices:
+            if not isinstance(choice, dict) or choice.get("index", 0) != 0:
+                continue
+            delta = choice.get("delta") or choice.get("message") or {}
+            if isinstance(delta, dict):
+                yield from self._delta_events(delta)
+            if choice.get("finish_reason"):
+                self.finish_reason = str(choice["finish_reason"])
+
+    def flush(self) -> Iterator[StreamEvent]:
+        yield from self.think.flush()
+
+    def _delta_events(self, delta: dict) -> Iterator[StreamEvent]:
+        for key in ("reasoning_content", "reasoning"):
+            value = delta.get(key)
+            if isinstance(value, str) and value:
+                yield ReasoningDelta(value)
+                break
+        else:
+            details = delta.get("reasoning_details")
+            if isinstance(details, list):
+                for detail in details:
+                    text = _reasoning_detail_text(detail)
+                    if text:
+                        yield ReasoningDelta(text)
+        content = delta.get("content")
+        if isinstance(content, str) and content:
+            yield from self.think.feed(content)
+        tool_calls = delta.get("tool_calls")
+        if isinstance(tool_calls, list):
+            for call in tool_calls:
+                if isinstance(call, dict):
+                    yield _tool_call_delta(call)
+
+
+def _reasoning_detail_text(detail: object) -> str:
+    # OpenRouter: reasoning.text and reasoning.summary carry text; reasoning.encrypted does not.
+    if not isinstance(detail, dict):
+        return ""
+    for key in ("text", "summary"):
+        value = detail.get(key)
+        if isinstance(value, str):
+            return value
+    return ""
+
+
+def _tool_call_delta(call: dict) -> ToolCallDelta:
+    function = call.get("function") if isinstance(call.get("function"), dict) else {}
+    arguments = function.get("arguments")
+    index = call.get("index")
+    return ToolCallDelta(
+        index=index if isinstance(index, int) else 0,
+        id=call.get("id") if isinstance(call.get("id"), str) else None,
+        name=function.get("name") if isinstance(function.get("name"), str) else None,
+        arguments=arguments if isinstance(arguments, str) else "",
+    )
+
+
+def _int(value: object) -> int:
+    return value if isinstance(value, int) and value >= 0 else 0
+
+
+def usage_from_dict(usage: dict) -> Usage:
+    prompt_details = usage.get("prompt_tokens_details")
+    completion_details = usage.get("completion_tokens_details")
+    return Usage(
+        prompt_tokens=_int(usage.get("prompt_tokens")),
+        completion_tokens=_int(usage.get("completion_tokens")),
+        cached_tokens=_int(prompt_details.get("cached_tokens"))
+        if isinstance(prompt_details, dict)
+        else 0,
+        reasoning_tokens=_int(completion_details.get("reasoning_tokens"))
+        if isinstance(completion_details, dict)
+        else 0,
+    )
+
+
+def estimate_tokens(text: str) -> int:
+    """A rough count (four characters a token) for when a gateway sends no usage."""
+    return (len(text) + 3) // 4
