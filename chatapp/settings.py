@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "channels",
     "django_htmx",
     "chatapp.accounts",
+    "chatapp.gateways",
     "chatapp.usage",
     "chatapp.chat",
 ]

@@ -9,7 +9,7 @@ touch it; Stop cancels it.
 import asyncio
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
@@ -17,6 +17,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from chatapp.gateways.registry import Route
 from chatapp.providers import (
     ChatMessage,
     ChatRequest,
@@ -26,12 +27,10 @@ from chatapp.providers import (
     TextDelta,
     ToolCallDelta,
     Usage,
-    family_for,
     stream_chat,
 )
 from chatapp.usage.models import UsageRecord
 
-from .gateway import default_endpoint
 from .markdown import render_markdown
 from .models import Conversation, Message, Role, Status
 
@@ -58,6 +57,7 @@ class Generation:
     conversation: Conversation
     message: Message
     request: ChatRequest
+    routes: tuple[Route, ...]
     reasoning: str = ""
     text: str = ""
     tool_calls: dict[int, ToolCall] = field(default_factory=dict)
@@ -81,59 +81,80 @@ class Generation:
         self._flush_lock = asyncio.Lock()
         self._background: set[asyncio.Task] = set()
         self._announce_thought = False
+        self.route: Route = self.routes[0]
+        self.usage: Usage | None = None
+        self.finish_reason: str | None = None
 
     @property
     def group(self) -> str:
         return self.conversation.group_name
 
     async def run(self) -> None:
-        endpoint = default_endpoint()
-        family = family_for(self.request.model)
-        usage: Usage | None = None
-        finish_reason = None
         status, error = Status.COMPLETE, ""
         try:
-            async for event in stream_chat(endpoint, self.request, family):
-                match event:
-                    case ReasoningDelta(text=text):
-                        self._mark_first_token()
-                        self.reasoning += text
-                    case TextDelta(text=text):
-                        self._mark_first_token()
-                        if self.reasoning_seconds is None:
-                            self.reasoning_seconds = self.loop.time() - self.started
-                            self._announce_thought = True
-                        self.text += text
-                    case ToolCallDelta():
-                        self._add_tool_call(event)
-                    case Usage():
-                        usage = event
-                    case Finished(reason=reason):
-                        finish_reason = reason
-                await self._maybe_flush()
-                await self._maybe_persist()
+            await self._stream_with_failover()
         except asyncio.CancelledError:
-            status = Status.STOPPED if self.stop_requested else Status.INTERRUPTED
             if not self.stop_requested:
-                await asyncio.shield(self._finish(endpoint.name, family, status, "", usage))
+                # The server is shutting down: record what arrived, then let it stop.
+                await asyncio.shield(self._finish(Status.INTERRUPTED, ""))
                 raise
+            status = Status.STOPPED
         except ProviderError as problem:
             status, error = Status.ERROR, problem.message
             logger.warning(
                 "completion failed",
                 extra={
-                    "provider": endpoint.name,
-                    "model": self.request.model,
+                    "provider": self.route.endpoint.name,
+                    "model": self.route.model_id,
                     "code": problem.code,
                     "status": problem.status,
                 },
             )
         except Exception:
-            logger.exception("completion crashed", extra={"model": self.request.model})
+            logger.exception("completion crashed", extra={"model": self.route.model_id})
             status, error = Status.ERROR, INTERNAL_ERROR
-        if status == Status.COMPLETE and finish_reason == "length":
+        if status == Status.COMPLETE and self.finish_reason == "length":
             error = CUT_OFF_NOTE
-        await self._finish(endpoint.name, family, status, error, usage)
+        await self._finish(status, error)
+
+    async def _stream_with_failover(self) -> None:
+        for attempt, route in enumerate(self.routes, start=1):
+            self.route = route
+            try:
+                await self._stream_from(route)
+                return
+            except ProviderError as problem:
+                # Hand over to the next gateway only while nothing has been shown:
+                # a half-written answer is never silently replayed elsewhere.
+                nothing_shown = self.first_token_at is None
+                if not (problem.retryable and nothing_shown and attempt < len(self.routes)):
+                    raise
+                logger.warning(
+                    "gateway failed, trying the next one",
+                    extra={"provider": route.endpoint.name, "code": problem.code},
+                )
+
+    async def _stream_from(self, route: Route) -> None:
+        request = replace(self.request, model=route.model_id)
+        async for event in stream_chat(route.endpoint, request, route.family):
+            match event:
+                case ReasoningDelta(text=text):
+                    self._mark_first_token()
+                    self.reasoning += text
+                case TextDelta(text=text):
+                    self._mark_first_token()
+                    if self.reasoning_seconds is None:
+                        self.reasoning_seconds = self.loop.time() - self.started
+                        self._announce_thought = True
+                    self.text += text
+                case ToolCallDelta():
+                    self._add_tool_call(event)
+                case Usage():
+                    self.usage = event
+                case Finished(reason=reason):
+                    self.finish_reason = reason
+            await self._maybe_flush()
+            await self._maybe_persist()
 
     def _mark_first_token(self) -> None:
         if self.first_token_at is None:
@@ -192,12 +213,13 @@ class Generation:
             content=self.text, reasoning=self.reasoning
         )
 
-    async def _finish(self, provider: str, family, status: str, error: str, usage) -> None:
+    async def _finish(self, status: str, error: str) -> None:
         if self._flush_handle:
             self._flush_handle.cancel()
             self._flush_handle = None
         await self._flush()
         ended = self.loop.time()
+        usage = self.usage
         if self.reasoning_seconds is None and (self.reasoning or usage):
             self.reasoning_seconds = ended - self.started
         message = self.message
@@ -206,9 +228,14 @@ class Generation:
         message.rendered_html = render_markdown(self.text) if self.text else ""
         message.status = status
         message.error = error
-        message.provider = provider
+        message.model = self.route.model_id
+        message.provider = self.route.endpoint.name
         message.reasoning_tokens = usage.reasoning_tokens if usage else None
         message.reasoning_seconds = self.reasoning_seconds
+        message.tool_calls = [
+            {"id": call.id, "name": call.name, "arguments": call.arguments}
+            for _, call in sorted(self.tool_calls.items())
+        ]
         message.finished_at = timezone.now()
         self.database_writes += 1
         await message.asave(
@@ -218,37 +245,34 @@ class Generation:
                 "rendered_html",
                 "status",
                 "error",
+                "model",
                 "provider",
                 "reasoning_tokens",
                 "reasoning_seconds",
+                "tool_calls",
                 "finished_at",
             ]
         )
-        await self._record_usage(provider, family, status, usage, ended)
+        await self._record_usage(status, ended)
         html = render_to_string("chat/conversation.html#message", {"message": message, "oob": True})
         _running.pop(self.conversation.pk, None)
         await self.layer.group_send(
-            self.group,
-            {
-                "type": "chat.finished",
-                "message_id": message.pk,
-                "html": html,
-            },
+            self.group, {"type": "chat.finished", "message_id": message.pk, "html": html}
         )
         logger.info(
             "completion finished",
             extra={
-                "provider": provider,
-                "model": self.request.model,
+                "provider": self.route.endpoint.name,
+                "model": self.route.model_id,
                 "status": status,
                 "seconds": round(ended - self.started, 3),
                 "completion_tokens": usage.completion_tokens if usage else None,
             },
         )
 
-    async def _record_usage(self, provider, family, status, usage, ended) -> None:
-        usage = usage or Usage(estimated=True)
-        prices = family.prices
+    async def _record_usage(self, status: str, ended: float) -> None:
+        usage = self.usage or Usage(estimated=True)
+        prices = self.route.prices
         cost = (
             prices.cost(usage.prompt_tokens, usage.cached_tokens, usage.completion_tokens)
             if prices
@@ -259,8 +283,8 @@ class Generation:
             user_id=self.conversation.owner_id,
             conversation_id=self.conversation.pk,
             message_id=self.message.pk,
-            provider=provider,
-            model=self.request.model,
+            provider=self.route.endpoint.name,
+            model=self.route.model_id,
             reasoning_effort=self.request.reasoning_effort or "",
             prompt_tokens=usage.prompt_tokens,
             cached_tokens=usage.cached_tokens,
@@ -275,8 +299,10 @@ class Generation:
 
 
 def build_request(conversation: Conversation, reply: Message) -> ChatRequest:
-    """The conversation so far, as the model should see it."""
+    """The conversation so far, as the model should see it (shaping happens per route)."""
     history = []
+    if conversation.system_prompt:
+        history.append(ChatMessage(role="system", content=conversation.system_prompt))
     for message in conversation.messages.filter(pk__lt=reply.pk).order_by("created_at", "pk"):
         if message.role == Role.ASSISTANT and not message.content:
             continue
@@ -285,12 +311,18 @@ def build_request(conversation: Conversation, reply: Message) -> ChatRequest:
         model=reply.model,
         messages=tuple(history),
         reasoning_effort=reply.reasoning_effort or None,
+        max_output_tokens=conversation.max_output_tokens,
+        json_output=conversation.json_output,
     )
 
 
-async def launch(conversation: Conversation, reply: Message) -> Generation:
+async def launch(
+    conversation: Conversation, reply: Message, routes: tuple[Route, ...]
+) -> Generation:
     request = await sync_to_async(build_request)(conversation, reply)
-    generation = Generation(conversation=conversation, message=reply, request=request)
+    generation = Generation(
+        conversation=conversation, message=reply, request=request, routes=routes
+    )
     _running[conversation.pk] = generation
     generation.task = asyncio.create_task(generation.run(), name=f"generation-{reply.pk}")
     return generation

@@ -50,7 +50,7 @@ ALLOWED_ATTRIBUTES = {
     "code": {"class"},
     "div": {"class"},
     "span": {"class"},
-    "pre": {"class"},
+    "pre": {"class", "data-language"},
     "ol": {"start"},
     "td": {"style"},
     "th": {"style"},
@@ -64,10 +64,8 @@ def _highlight(code: str, language: str, _attrs) -> str:
         lexer = None
     label = escape(language or "text")
     body = highlight(code, lexer, _FORMATTER) if lexer else escape(code)
-    return (
-        f'<div class="code-block"><div class="code-language">{label}</div>'
-        f'<pre class="highlight"><code>{body}</code></pre></div>'
-    )
+    # Starting with <pre tells markdown-it to use this as the whole block.
+    return f'<pre class="highlight" data-language="{label}"><code>{body}</code></pre>\n'
 
 
 _MARKDOWN = (

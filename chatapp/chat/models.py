@@ -22,6 +22,20 @@ class Conversation(models.Model):
     reasoning_effort = models.CharField(
         max_length=10, choices=Effort.choices, default=Effort.MEDIUM
     )
+    system_prompt = models.TextField(
+        blank=True, help_text="Instructions the model sees before the conversation."
+    )
+    max_output_tokens = models.PositiveIntegerField(
+        "Maximum output tokens",
+        null=True,
+        blank=True,
+        help_text="Includes reasoning tokens: too low a limit can end in an empty answer.",
+    )
+    json_output = models.BooleanField(
+        "JSON output",
+        default=False,
+        help_text="Ask for a JSON object, where the model supports it.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -79,6 +93,8 @@ class Message(models.Model):
     provider = models.CharField(max_length=100, blank=True)
     reasoning_tokens = models.PositiveIntegerField(null=True, blank=True)
     reasoning_seconds = models.FloatField(null=True, blank=True)
+    # Tool calls the model made, assembled from streamed fragments: [{id, name, arguments}].
+    tool_calls = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

@@ -12,8 +12,9 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 from django.template.loader import render_to_string
 
+from chatapp.gateways.registry import ModelChoice, find_model, model_choices
+
 from . import generation
-from .gateway import available_models, find_model
 from .models import Conversation, Effort, Message, Role, Status
 
 MAX_MESSAGE_CHARS = 100_000
@@ -27,7 +28,7 @@ class SendRefused(Exception):
 @dataclass(frozen=True)
 class SendRequest:
     text: str
-    model: str
+    choice: ModelChoice
     reasoning_effort: str
 
 
@@ -38,13 +39,14 @@ def parse_send(payload: dict, conversation: Conversation) -> SendRequest:
         raise SendRefused("Write a message first.")
     if len(text) > MAX_MESSAGE_CHARS:
         raise SendRefused(f"The message is too long (over {MAX_MESSAGE_CHARS:,} characters).")
-    model_id = payload.get("model") or conversation.model
-    if not isinstance(model_id, str) or find_model(model_id) is None:
+    model_key = payload.get("model") or conversation.model
+    choice = find_model(model_key) if isinstance(model_key, str) else None
+    if choice is None:
         raise SendRefused("That model is not offered here. Pick one from the list.")
     effort = payload.get("reasoning_effort") or conversation.reasoning_effort
     if effort not in Effort.values:
         raise SendRefused("Reasoning effort must be Low, Medium or High.")
-    return SendRequest(text=text.strip(), model=model_id, reasoning_effort=effort)
+    return SendRequest(text=text.strip(), choice=choice, reasoning_effort=effort)
 
 
 def create_conversation(user) -> Conversation:
@@ -52,13 +54,11 @@ def create_conversation(user) -> Conversation:
     empty = user.conversations.filter(messages__isnull=True).first()
     if empty:
         return empty
-    default_model = available_models()[0].id
-    return Conversation.objects.create(owner=user, model=default_model)
+    return Conversation.objects.create(owner=user, model=model_choices()[0].key)
 
 
-def _create_turn(conversation: Conversation, send: SendRequest) -> tuple[Message, Message]:
-    choice = find_model(send.model)
-    effort = send.reasoning_effort if choice.takes_effort else ""
+def _start_turn(conversation: Conversation, payload: dict) -> tuple[Message, Message, ModelChoice]:
+    send = parse_send(payload, conversation)
     with transaction.atomic():
         locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
         if locked.messages.filter(status=Status.STREAMING).exists():
@@ -66,7 +66,7 @@ def _create_turn(conversation: Conversation, send: SendRequest) -> tuple[Message
                 "A reply is still being written in this conversation. "
                 "Wait for it to finish or stop it first."
             )
-        locked.model = send.model
+        locked.model = send.choice.key
         locked.reasoning_effort = send.reasoning_effort
         if not locked.title:
             locked.title = _title_from(send.text)
@@ -78,11 +78,11 @@ def _create_turn(conversation: Conversation, send: SendRequest) -> tuple[Message
             conversation=locked,
             role=Role.ASSISTANT,
             status=Status.STREAMING,
-            model=send.model,
-            reasoning_effort=effort,
+            model=send.choice.key,
+            reasoning_effort=send.reasoning_effort if send.choice.takes_effort else "",
         )
     conversation.refresh_from_db()
-    return user_message, reply
+    return user_message, reply, send.choice
 
 
 def _title_from(text: str) -> str:
@@ -92,8 +92,7 @@ def _title_from(text: str) -> str:
 
 async def send_message(conversation: Conversation, payload: dict) -> Message:
     """Save the user's message and an empty reply, tell every viewer, start generating."""
-    send = parse_send(payload, conversation)
-    user_message, reply = await sync_to_async(_create_turn)(conversation, send)
+    user_message, reply, choice = await sync_to_async(_start_turn)(conversation, payload)
     html = render_to_string(
         "chat/conversation.html#new_turn",
         {"messages": [user_message, reply], "conversation": conversation},
@@ -101,7 +100,7 @@ async def send_message(conversation: Conversation, payload: dict) -> Message:
     await get_channel_layer().group_send(
         conversation.group_name, {"type": "chat.html", "html": html}
     )
-    await generation.launch(conversation, reply)
+    await generation.launch(conversation, reply, choice.routes)
     return reply
 
 

@@ -6,4 +6,9 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("conversations/new/", views.new_conversation, name="new_conversation"),
     path("c/<uuid:public_id>/", views.conversation_page, name="conversation"),
+    path(
+        "c/<uuid:public_id>/settings/",
+        views.conversation_settings,
+        name="conversation_settings",
+    ),
 ]

@@ -2,8 +2,10 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_POST
 
+from chatapp.gateways.registry import is_simulated, model_choices
+
 from . import services
-from .gateway import available_models, is_simulated
+from .forms import ConversationSettingsForm
 from .models import Effort, get_conversation_for_user
 
 
@@ -21,15 +23,33 @@ def new_conversation(request):
 
 def conversation_page(request, public_id):
     conversation = get_conversation_for_user(request.user, public_id)
-    models = available_models()
-    selected = next((m for m in models if m.id == conversation.model), models[0])
+    choices = model_choices()
+    selected = next((c for c in choices if c.key == conversation.model), choices[0])
     context = {
         "conversation": conversation,
         "conversations": request.user.conversations.all()[:100],
         "messages": conversation.messages.all(),
-        "models": models,
+        "models": choices,
         "selected_model": selected,
         "efforts": Effort.choices,
         "simulated": is_simulated(),
+        "settings_form": ConversationSettingsForm(instance=conversation),
     }
     return TemplateResponse(request, "chat/conversation.html", context)
+
+
+@require_POST
+def conversation_settings(request, public_id):
+    conversation = get_conversation_for_user(request.user, public_id)
+    form = ConversationSettingsForm(request.POST, instance=conversation)
+    saved = form.is_valid()
+    if saved:
+        form.save()
+    if not request.htmx:
+        return redirect(conversation)
+    return TemplateResponse(
+        request,
+        "chat/conversation.html#settings_form",
+        {"conversation": conversation, "settings_form": form, "saved": saved},
+        status=200 if saved else 422,
+    )

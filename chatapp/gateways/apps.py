@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class GatewaysConfig(AppConfig):
+    name = "chatapp.gateways"
+    label = "gateways"
+    verbose_name = "Gateways and models"

@@ -1,0 +1,118 @@
+import os
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from chatapp.providers import Endpoint, ModelFamily, family_for
+from chatapp.providers.catalog import FAMILIES, Prices
+
+from .presets import PRESETS
+
+FAMILY_CHOICES = [("", "Detect from the model id")] + [
+    (name, family.display_name) for name, family in FAMILIES.items()
+]
+
+
+class Provider(models.Model):
+    """An OpenAI-compatible gateway. Its key stays in the server's environment."""
+
+    name = models.CharField(max_length=100, unique=True)
+    preset = models.CharField(
+        max_length=20,
+        blank=True,
+        choices=[("", "Custom")] + [(p.key, p.name) for p in PRESETS.values()],
+        help_text="A known gateway: fills in the base URL, key variable and its models.",
+    )
+    base_url = models.URLField("Base URL", blank=True, help_text="Ends in /v1.")
+    api_key_env = models.CharField(
+        "Key environment variable",
+        max_length=100,
+        blank=True,
+        help_text="The name of the server environment variable that holds the API key, "
+        "e.g. AIMLAPI_API_KEY. Leave empty for a keyless local server (vLLM, Ollama).",
+    )
+    enabled = models.BooleanField(default=True)
+    priority = models.PositiveSmallIntegerField(
+        default=100, help_text="Lower answers first; the next one takes over when it fails."
+    )
+
+    class Meta:
+        ordering = ["priority", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        preset = PRESETS.get(self.preset)
+        if preset:
+            self.base_url = self.base_url or preset.base_url
+            self.api_key_env = self.api_key_env or preset.api_key_env
+        if not self.base_url:
+            raise ValidationError({"base_url": "Give the gateway's base URL or pick a preset."})
+        if self.api_key_env and not self.api_key_env.replace("_", "").isalnum():
+            raise ValidationError(
+                {"api_key_env": "Give the variable's name (letters, digits, _), not the key."}
+            )
+
+    @property
+    def api_key(self) -> str:
+        return os.environ.get(self.api_key_env, "") if self.api_key_env else ""
+
+    @property
+    def key_status(self) -> str:
+        """What an admin may see of the key: whether it is set, and its last characters."""
+        if not self.api_key_env:
+            return "no key needed"
+        key = self.api_key
+        if not key:
+            return f"{self.api_key_env} is not set"
+        return f"set (…{key[-4:]})" if len(key) >= 12 else "set"
+
+    def endpoint(self) -> Endpoint:
+        return Endpoint(name=self.name, base_url=self.base_url, api_key=self.api_key)
+
+
+class ModelOffering(models.Model):
+    """A model as one gateway names it, with that gateway's prices when they differ."""
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="offerings")
+    model_id = models.CharField("Gateway model id", max_length=200)
+    display_name = models.CharField(max_length=100, blank=True)
+    family = models.CharField(max_length=50, blank=True, choices=FAMILY_CHOICES)
+    enabled = models.BooleanField(default=True)
+    input_price = models.DecimalField(
+        max_digits=10, decimal_places=4, null=True, blank=True, help_text="$ per 1M tokens"
+    )
+    cached_input_price = models.DecimalField(
+        max_digits=10, decimal_places=4, null=True, blank=True, help_text="$ per 1M tokens"
+    )
+    output_price = models.DecimalField(
+        max_digits=10, decimal_places=4, null=True, blank=True, help_text="$ per 1M tokens"
+    )
+
+    class Meta:
+        ordering = ["provider__priority", "model_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "model_id"], name="unique_offering")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model_id} via {self.provider}"
+
+    def model_family(self) -> ModelFamily:
+        return FAMILIES.get(self.family) or family_for(self.model_id)
+
+    def prices(self) -> Prices | None:
+        base = self.model_family().prices
+        overrides = (self.input_price, self.cached_input_price, self.output_price)
+        if all(price is None for price in overrides):
+            return base
+        fallback = base or Prices(Decimal(0), Decimal(0), Decimal(0))
+        return Prices(
+            input=fallback.input if self.input_price is None else self.input_price,
+            cached_input=fallback.cached_input
+            if self.cached_input_price is None
+            else self.cached_input_price,
+            output=fallback.output if self.output_price is None else self.output_price,
+        )

@@ -1,0 +1,125 @@
+"""Which models people can pick, and which gateways can answer each one.
+
+The environment's gateway (OPENAI_BASE_URL / OPENAI_API_KEY / OPENAI_MODELS)
+comes first, then the providers configured in the admin by priority. The same
+family offered by several gateways is one choice with several routes, so a
+failing gateway can hand over to the next. With no gateway at all, the
+built-in simulator answers, over real HTTP like any gateway.
+"""
+
+from dataclasses import dataclass
+from functools import cache
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+from chatapp.providers import Endpoint, ModelFamily, family_for
+from chatapp.providers.catalog import Prices
+from chatapp.providers.simulator import SIMULATED_MODELS, SimulatorServer
+
+from .models import ModelOffering
+
+OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
+SIMULATOR_NAME = "Simulator"
+
+
+@dataclass(frozen=True)
+class Route:
+    """One way to reach a model: a gateway and the id that gateway uses for it."""
+
+    endpoint: Endpoint
+    model_id: str
+    family: ModelFamily
+    prices: Prices | None
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    key: str
+    label: str
+    family: ModelFamily
+    routes: tuple[Route, ...]
+
+    @property
+    def takes_effort(self) -> bool:
+        return self.family.accepts_effort()
+
+    @property
+    def takes_images(self) -> bool:
+        return self.family.capabilities.vision
+
+
+@cache
+def _simulator_url(chunk_delay: float) -> str:
+    return SimulatorServer(chunk_delay=chunk_delay).start_in_thread()
+
+
+def _environment_routes() -> list[Route]:
+    if not (settings.OPENAI_API_KEY or settings.OPENAI_BASE_URL):
+        return []
+    base_url = settings.OPENAI_BASE_URL or OPENAI_DEFAULT_BASE_URL
+    endpoint = Endpoint(
+        name=urlsplit(base_url).hostname or "the gateway",
+        base_url=base_url,
+        api_key=settings.OPENAI_API_KEY,
+    )
+    return [_route(endpoint, model_id) for model_id in settings.OPENAI_MODELS]
+
+
+def _route(endpoint: Endpoint, model_id: str) -> Route:
+    family = family_for(model_id)
+    return Route(endpoint=endpoint, model_id=model_id, family=family, prices=family.prices)
+
+
+def _configured_routes() -> list[Route]:
+    offerings = ModelOffering.objects.filter(enabled=True, provider__enabled=True).select_related(
+        "provider"
+    )
+    return [
+        Route(
+            endpoint=offering.provider.endpoint(),
+            model_id=offering.model_id,
+            family=offering.model_family(),
+            prices=offering.prices(),
+        )
+        for offering in offerings.order_by("provider__priority", "provider__name", "pk")
+    ]
+
+
+def _simulator_routes() -> list[Route]:
+    endpoint = Endpoint(
+        name=SIMULATOR_NAME, base_url=_simulator_url(settings.SIMULATOR_CHUNK_DELAY)
+    )
+    return [_route(endpoint, model_id) for model_id in SIMULATED_MODELS]
+
+
+def _all_routes() -> tuple[list[Route], bool]:
+    routes = _environment_routes() + _configured_routes()
+    if routes:
+        return routes, False
+    return _simulator_routes(), True
+
+
+def is_simulated() -> bool:
+    return _all_routes()[1]
+
+
+def model_choices() -> list[ModelChoice]:
+    """Every model a person can pick, each with its gateways in failover order."""
+    grouped: dict[str, list[Route]] = {}
+    for route in _all_routes()[0]:
+        key = route.model_id if route.family.name == "generic" else route.family.name
+        grouped.setdefault(key, []).append(route)
+    return [
+        ModelChoice(
+            key=key,
+            label=key if routes[0].family.name == "generic" else routes[0].family.display_name,
+            family=routes[0].family,
+            routes=tuple(routes),
+        )
+        for key, routes in grouped.items()
+    ]
+
+
+def find_model(key: str) -> ModelChoice | None:
+    return next((choice for choice in model_choices() if choice.key == key), None)
