@@ -151,6 +151,10 @@ OPENAI_MODELS = env_list("OPENAI_MODELS", "o4-mini,o3-mini,o1-mini")
 # How often streamed deltas are sent to viewers and saved to the database.
 CHAT_COALESCE_SECONDS = float(os.environ.get("CHAT_COALESCE_SECONDS", "0.04"))
 CHAT_PERSIST_SECONDS = float(os.environ.get("CHAT_PERSIST_SECONDS", "1.0"))
+# A generating task proves it is alive this often; three missed beats and its
+# answer is marked interrupted (the process died).
+CHAT_HEARTBEAT_SECONDS = float(os.environ.get("CHAT_HEARTBEAT_SECONDS", "5"))
+CHAT_RECOVERY = env_bool("CHAT_RECOVERY", True)
 # Simulator pacing: seconds between streamed chunks (tests make it fast).
 SIMULATOR_CHUNK_DELAY = float(os.environ.get("SIMULATOR_CHUNK_DELAY", "0.03"))
 

@@ -1,6 +1,5 @@
 """The websocket: thin. Authenticate, parse a frame, call a service, relay group events."""
 
-import copy
 import json
 import logging
 
@@ -37,6 +36,7 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         # Characters of a streaming message this socket already has, so a delta
         # that overlaps the snapshot sent on connect is not shown twice.
         self.seen: dict[int, tuple[int, int]] = {}
+        self.held_deltas: dict[int, list[dict]] = {}
         await self.channel_layer.group_add(self.conversation.group_name, self.channel_name)
         await self.accept()
         await self._send_streaming_snapshot()
@@ -57,21 +57,21 @@ class ConversationConsumer(AsyncWebsocketConsumer):
             await self._notify("That message could not be read. Reload the page and try again.")
             return
         action = payload.get("action", "send")
-        if action == "send":
-            await self._send(payload)
-        elif action == "stop":
-            if not await services.stop_generation(self.conversation):
-                await self._notify("Nothing is being written right now.")
-        else:
-            await self._notify("Unknown action.")
-
-    async def _send(self, payload: dict) -> None:
         try:
-            await services.send_message(self.conversation, payload)
+            if action == "send":
+                await services.send_message(self.conversation, payload)
+                await self.send(
+                    text_data=render_to_string("chat/conversation.html#composer_reset", {})
+                )
+            elif action == "regenerate":
+                await services.regenerate(self.conversation, payload)
+            elif action == "stop":
+                if not await services.stop_generation(self.conversation):
+                    await self._notify("Nothing is being written right now.")
+            else:
+                await self._notify("Unknown action.")
         except services.SendRefused as refusal:
             await self._notify(str(refusal))
-            return
-        await self.send(text_data=render_to_string("chat/conversation.html#composer_reset", {}))
 
     async def _notify(self, text: str) -> None:
         await self.send(
@@ -81,22 +81,25 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         )
 
     async def _send_streaming_snapshot(self) -> None:
-        """A socket that (re)connects mid-answer first gets everything so far."""
+        """A socket that (re)connects mid-answer first gets everything so far.
+
+        The generating task may run in another process: then it is asked for
+        its state, and deltas that arrive before the answer are held back so
+        nothing is shown twice or skipped.
+        """
         running = generation.running(self.conversation.pk)
         if running is not None:
-            message = copy.copy(running.message)
-            message.content, message.reasoning = running.text, running.reasoning
-        else:
-            message = await Message.objects.filter(
-                conversation=self.conversation, status=Status.STREAMING
-            ).alast()
-            if message is None:
-                return
-        self.seen[message.pk] = (len(message.reasoning), len(message.content))
-        await self.send(
-            text_data=render_to_string(
-                "chat/conversation.html#message", {"message": message, "oob": True}
-            )
+            await self.chat_snapshot(running.snapshot())
+            return
+        streaming = await Message.objects.filter(
+            conversation=self.conversation, status=Status.STREAMING
+        ).alast()
+        if streaming is None or not streaming.generation_channel:
+            return
+        self.held_deltas[streaming.pk] = []
+        await self.channel_layer.send(
+            streaming.generation_channel,
+            {"type": "generation.snapshot", "reply_to": self.channel_name},
         )
 
     # Group events, sent by services and generation.
@@ -104,23 +107,37 @@ class ConversationConsumer(AsyncWebsocketConsumer):
     async def chat_html(self, event: dict) -> None:
         await self.send(text_data=event["html"])
 
+    async def chat_snapshot(self, event: dict) -> None:
+        message_id = event["message_id"]
+        message = await Message.objects.filter(pk=message_id).afirst()
+        if message is None or message.status != Status.STREAMING:
+            self.held_deltas.pop(message_id, None)
+            return
+        message.reasoning, message.content = event["reasoning"], event["text"]
+        message.reasoning_seconds = event["thought_for"]
+        self.seen[message_id] = (len(message.reasoning), len(message.content))
+        await self.send(
+            text_data=render_to_string(
+                "chat/conversation.html#message", {"message": message, "oob": True}
+            )
+        )
+        for held in self.held_deltas.pop(message_id, []):
+            await self.chat_delta(held)
+
     async def chat_delta(self, event: dict) -> None:
         message_id = event["message_id"]
-        reasoning = _unseen(
-            event["reasoning"], event["reasoning_at"], self.seen.get(message_id, (0, 0))[0]
-        )
-        text = _unseen(event["text"], event["text_at"], self.seen.get(message_id, (0, 0))[1])
+        if message_id in self.held_deltas:
+            self.held_deltas[message_id].append(event)
+            return
+        seen_reasoning, seen_text = self.seen.get(message_id, (0, 0))
+        reasoning = _unseen(event["reasoning"], event["reasoning_at"], seen_reasoning)
+        text = _unseen(event["text"], event["text_at"], seen_text)
         parts = []
         if "thought_for" in event:
             parts.append(
                 render_to_string(
                     "chat/conversation.html#reasoning_summary",
-                    {
-                        "message_id": message_id,
-                        "oob": True,
-                        "seconds": event["thought_for"],
-                        "streaming": True,
-                    },
+                    {"message_id": message_id, "oob": True, "seconds": event["thought_for"]},
                 )
             )
         if reasoning:
@@ -137,6 +154,7 @@ class ConversationConsumer(AsyncWebsocketConsumer):
 
     async def chat_finished(self, event: dict) -> None:
         self.seen.pop(event["message_id"], None)
+        self.held_deltas.pop(event["message_id"], None)
         await self.send(text_data=event["html"])
 
 

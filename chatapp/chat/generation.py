@@ -8,7 +8,6 @@ touch it; Stop cancels it.
 
 import asyncio
 import logging
-import time
 from dataclasses import dataclass, field, replace
 
 from asgiref.sync import sync_to_async
@@ -73,7 +72,6 @@ class Generation:
         self.layer = get_channel_layer()
         self.loop = asyncio.get_running_loop()
         self.started = self.loop.time()
-        self.started_wall = time.time()
         self.first_token_at: float | None = None
         self._last_flush = 0.0
         self._last_persist = self.started
@@ -84,6 +82,8 @@ class Generation:
         self.route: Route = self.routes[0]
         self.usage: Usage | None = None
         self.finish_reason: str | None = None
+        self.channel = ""
+        self._listener: asyncio.Task | None = None
 
     @property
     def group(self) -> str:
@@ -204,14 +204,51 @@ class Generation:
             await self.layer.group_send(self.group, event)
 
     async def _maybe_persist(self) -> None:
-        now = self.loop.time()
-        if now - self._last_persist < settings.CHAT_PERSIST_SECONDS:
-            return
-        self._last_persist = now
+        if self.loop.time() - self._last_persist >= settings.CHAT_PERSIST_SECONDS:
+            await self._persist()
+
+    async def _persist(self) -> None:
+        """Save the text so far; it doubles as the heartbeat that shows this task is alive."""
+        self._last_persist = self.loop.time()
         self.database_writes += 1
         await Message.objects.filter(pk=self.message.pk).aupdate(
-            content=self.text, reasoning=self.reasoning
+            content=self.text, reasoning=self.reasoning, heartbeat_at=timezone.now()
         )
+
+    async def listen(self) -> None:
+        """Answer stop and snapshot requests from any process, and beat while the model is silent.
+
+        The task is reachable at ``self.channel`` (stored on the message), so a
+        browser connected to another server process can still stop it or
+        catch up with it.
+        """
+        heartbeat = settings.CHAT_HEARTBEAT_SECONDS
+        while True:
+            try:
+                request = await asyncio.wait_for(self.layer.receive(self.channel), heartbeat)
+            except TimeoutError:
+                if self.loop.time() - self._last_persist >= heartbeat:
+                    await self._persist()
+                continue
+            match request.get("type"):
+                case "generation.stop":
+                    self.stop()
+                case "generation.snapshot":
+                    await self.layer.send(request["reply_to"], self.snapshot())
+
+    def snapshot(self) -> dict:
+        return {
+            "type": "chat.snapshot",
+            "message_id": self.message.pk,
+            "reasoning": self.reasoning,
+            "text": self.text,
+            "thought_for": self.reasoning_seconds,
+        }
+
+    def stop(self) -> None:
+        if self.task is not None and not self.task.done():
+            self.stop_requested = True
+            self.task.cancel()
 
     async def _finish(self, status: str, error: str) -> None:
         if self._flush_handle:
@@ -237,6 +274,9 @@ class Generation:
             for _, call in sorted(self.tool_calls.items())
         ]
         message.finished_at = timezone.now()
+        message.generation_channel = ""
+        if self._listener is not None:
+            self._listener.cancel()
         self.database_writes += 1
         await message.asave(
             update_fields=[
@@ -251,6 +291,7 @@ class Generation:
                 "reasoning_seconds",
                 "tool_calls",
                 "finished_at",
+                "generation_channel",
             ]
         )
         await self._record_usage(status, ended)
@@ -299,14 +340,25 @@ class Generation:
 
 
 def build_request(conversation: Conversation, reply: Message) -> ChatRequest:
-    """The conversation so far, as the model should see it (shaping happens per route)."""
+    """The conversation so far as the model should see it: each question with its newest answer.
+
+    Shaping for a particular model happens per route, in the provider layer.
+    """
+    earlier = list(conversation.messages.filter(pk__lt=reply.pk).order_by("pk"))
+    newest_answer = {
+        message.in_reply_to_id: message
+        for message in earlier
+        if message.role == Role.ASSISTANT and message.in_reply_to_id
+    }
     history = []
     if conversation.system_prompt:
         history.append(ChatMessage(role="system", content=conversation.system_prompt))
-    for message in conversation.messages.filter(pk__lt=reply.pk).order_by("created_at", "pk"):
-        if message.role == Role.ASSISTANT and not message.content:
-            continue
-        history.append(ChatMessage(role=message.role, content=message.content))
+    for message in earlier:
+        if message.role == Role.USER:
+            history.append(ChatMessage(role="user", content=message.content))
+            answer = newest_answer.get(message.pk)
+            if answer is not None and answer.content and message.pk != reply.in_reply_to_id:
+                history.append(ChatMessage(role="assistant", content=answer.content))
     return ChatRequest(
         model=reply.model,
         messages=tuple(history),
@@ -323,19 +375,29 @@ async def launch(
     generation = Generation(
         conversation=conversation, message=reply, request=request, routes=routes
     )
+    generation.channel = await generation.layer.new_channel("generation.")
+    await Message.objects.filter(pk=reply.pk).aupdate(
+        generation_channel=generation.channel, heartbeat_at=timezone.now()
+    )
     _running[conversation.pk] = generation
     generation.task = asyncio.create_task(generation.run(), name=f"generation-{reply.pk}")
+    generation._listener = asyncio.create_task(generation.listen(), name=f"listen-{reply.pk}")
     return generation
 
 
+def all_running() -> list[Generation]:
+    return list(_running.values())
+
+
 def running(conversation_pk: int) -> Generation | None:
+    """The generation of this conversation if it runs in this process."""
     return _running.get(conversation_pk)
 
 
-def stop(conversation_pk: int) -> bool:
-    generation = _running.get(conversation_pk)
-    if generation is None or generation.task is None or generation.task.done():
-        return False
-    generation.stop_requested = True
-    generation.task.cancel()
-    return True
+async def request_stop(message: Message) -> None:
+    """Stop a generation wherever it runs: here directly, elsewhere through its channel."""
+    local = _running.get(message.conversation_id)
+    if local is not None and local.message.pk == message.pk:
+        local.stop()
+    elif message.generation_channel:
+        await get_channel_layer().send(message.generation_channel, {"type": "generation.stop"})

@@ -5,6 +5,8 @@ from django.db import models
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
+PAGE_SIZE = 50
+
 
 class Effort(models.TextChoices):
     LOW = "low", "Low"
@@ -53,6 +55,34 @@ class Conversation(models.Model):
     def display_title(self) -> str:
         return self.title or "New conversation"
 
+    def page_of_messages(self, before: int | None = None) -> tuple[list["Message"], bool]:
+        """The newest PAGE_SIZE messages (older than ``before``) the reader sees, oldest first.
+
+        Regenerated answers show only their newest version, each knowing how many
+        versions there are. A fixed number of queries, however long the conversation.
+        """
+        messages = self.messages.all()
+        if before is not None:
+            messages = messages.filter(pk__lt=before)
+        newest_first = list(messages.order_by("-pk")[: PAGE_SIZE + 1])
+        has_older = len(newest_first) > PAGE_SIZE
+        page = newest_first[:PAGE_SIZE][::-1]
+        questions = [m.pk for m in page if m.role == Role.USER]
+        versions = {
+            row["in_reply_to"]: (row["count"], row["latest"])
+            for row in Message.objects.filter(in_reply_to__in=questions, role=Role.ASSISTANT)
+            .values("in_reply_to")
+            .annotate(count=models.Count("pk"), latest=models.Max("pk"))
+        }
+        visible = []
+        for message in page:
+            count, latest = versions.get(message.in_reply_to_id, (1, message.pk))
+            if message.role == Role.ASSISTANT and message.pk != latest:
+                continue
+            message.version_number = message.version_count = count
+            visible.append(message)
+        return visible, has_older
+
     @property
     def group_name(self) -> str:
         """The channel-layer group every viewer of this conversation joins."""
@@ -82,6 +112,11 @@ class Message(models.Model):
         Conversation, on_delete=models.CASCADE, related_name="messages"
     )
     role = models.CharField(max_length=10, choices=Role.choices)
+    # An answer's user message; regenerating adds another answer to the same one,
+    # and the newest is the version the conversation continues from.
+    in_reply_to = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="replies"
+    )
     content = models.TextField(blank=True)
     reasoning = models.TextField(blank=True)
     # The sanitized markdown render, made once when the answer is final.
@@ -97,6 +132,10 @@ class Message(models.Model):
     tool_calls = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # While streaming: where the generating task listens (stop, snapshot requests,
+    # from any process) and when it last proved alive.
+    generation_channel = models.CharField(max_length=200, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "pk"]
@@ -111,6 +150,24 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.role} message {self.pk}"
+
+    # Set by whoever loads the message for display (see page_of_messages).
+    version_number = 1
+    version_count = 1
+
+    def versions(self) -> list[int]:
+        """Primary keys of every answer to the same question, oldest first."""
+        if self.role != Role.ASSISTANT or self.in_reply_to_id is None:
+            return [self.pk]
+        return list(
+            Message.objects.filter(in_reply_to_id=self.in_reply_to_id, role=Role.ASSISTANT)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+
+    def version_position(self) -> tuple[int, int]:
+        versions = self.versions()
+        return versions.index(self.pk) + 1, len(versions)
 
     @property
     def dom_id(self) -> str:

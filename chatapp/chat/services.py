@@ -77,6 +77,7 @@ def _start_turn(conversation: Conversation, payload: dict) -> tuple[Message, Mes
         reply = Message.objects.create(
             conversation=locked,
             role=Role.ASSISTANT,
+            in_reply_to=user_message,
             status=Status.STREAMING,
             model=send.choice.key,
             reasoning_effort=send.reasoning_effort if send.choice.takes_effort else "",
@@ -106,4 +107,49 @@ async def send_message(conversation: Conversation, payload: dict) -> Message:
 
 async def stop_generation(conversation: Conversation) -> bool:
     """Stop the reply being written in this conversation, keeping what it wrote so far."""
-    return generation.stop(conversation.pk)
+    streaming = await conversation.messages.filter(status=Status.STREAMING).alast()
+    if streaming is None:
+        return False
+    await generation.request_stop(streaming)
+    return True
+
+
+def _start_regeneration(
+    conversation: Conversation, payload: dict
+) -> tuple[Message, Message, ModelChoice]:
+    send_model = payload.get("model") or conversation.model
+    choice = find_model(send_model) if isinstance(send_model, str) else None
+    if choice is None:
+        raise SendRefused("That model is not offered here. Pick one from the list.")
+    with transaction.atomic():
+        locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        if locked.messages.filter(status=Status.STREAMING).exists():
+            raise SendRefused("A reply is still being written. Wait for it or stop it first.")
+        last = locked.messages.filter(role=Role.ASSISTANT).last()
+        if last is None or str(last.pk) != str(payload.get("message_id")):
+            raise SendRefused("Only the last answer can be regenerated.")
+        reply = Message.objects.create(
+            conversation=locked,
+            role=Role.ASSISTANT,
+            in_reply_to_id=last.in_reply_to_id,
+            status=Status.STREAMING,
+            model=choice.key,
+            reasoning_effort=locked.reasoning_effort if choice.takes_effort else "",
+        )
+        locked.save(update_fields=["updated_at"])
+    return last, reply, choice
+
+
+async def regenerate(conversation: Conversation, payload: dict) -> Message:
+    """Answer the last question again; the old answer stays as an earlier version."""
+    previous, reply, choice = await sync_to_async(_start_regeneration)(conversation, payload)
+    reply.version_number, reply.version_count = await sync_to_async(reply.version_position)()
+    html = render_to_string(
+        "chat/conversation.html#message",
+        {"message": reply, "oob": True, "replaces": previous.dom_id},
+    )
+    await get_channel_layer().group_send(
+        conversation.group_name, {"type": "chat.html", "html": html}
+    )
+    await generation.launch(conversation, reply, choice.routes)
+    return reply

@@ -6,6 +6,8 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("conversations/new/", views.new_conversation, name="new_conversation"),
     path("c/<uuid:public_id>/", views.conversation_page, name="conversation"),
+    path("c/<uuid:public_id>/older/", views.older_messages, name="older_messages"),
+    path("messages/<int:pk>/version/", views.message_version, name="message_version"),
     path(
         "c/<uuid:public_id>/settings/",
         views.conversation_settings,

@@ -1,4 +1,5 @@
-from django.shortcuts import redirect
+from django.http import HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_POST
 
@@ -6,7 +7,7 @@ from chatapp.gateways.registry import is_simulated, model_choices
 
 from . import services
 from .forms import ConversationSettingsForm
-from .models import Effort, get_conversation_for_user
+from .models import Effort, Message, get_conversation_for_user
 
 
 def home(request):
@@ -25,10 +26,12 @@ def conversation_page(request, public_id):
     conversation = get_conversation_for_user(request.user, public_id)
     choices = model_choices()
     selected = next((c for c in choices if c.key == conversation.model), choices[0])
+    messages, has_older = conversation.page_of_messages()
     context = {
         "conversation": conversation,
         "conversations": request.user.conversations.all()[:100],
-        "messages": conversation.messages.all(),
+        "messages": messages,
+        "has_older": has_older,
         "models": choices,
         "selected_model": selected,
         "efforts": Effort.choices,
@@ -52,4 +55,43 @@ def conversation_settings(request, public_id):
         "chat/conversation.html#settings_form",
         {"conversation": conversation, "settings_form": form, "saved": saved},
         status=200 if saved else 422,
+    )
+
+
+def older_messages(request, public_id):
+    """The page of messages before ``?before=<id>``, loaded as the reader scrolls up."""
+    conversation = get_conversation_for_user(request.user, public_id)
+    try:
+        before = int(request.GET["before"])
+    except (KeyError, ValueError):
+        return HttpResponseBadRequest("Give ?before=<message id>.")
+    messages, has_older = conversation.page_of_messages(before=before)
+    return TemplateResponse(
+        request,
+        "chat/conversation.html#older_messages",
+        {"conversation": conversation, "messages": messages, "has_older": has_older},
+    )
+
+
+def message_version(request, pk):
+    """Another version of a regenerated answer, for the pager on the answer."""
+    message = get_object_or_404(
+        Message.objects.select_related("conversation"),
+        pk=pk,
+        conversation__owner=request.user,
+    )
+    versions = message.versions()
+    try:
+        step = int(request.GET.get("step", "0"))
+    except ValueError:
+        step = 0
+    position = min(max(versions.index(message.pk) + step, 0), len(versions) - 1)
+    shown = (
+        message if versions[position] == message.pk else Message.objects.get(pk=versions[position])
+    )
+    shown.version_number, shown.version_count = position + 1, len(versions)
+    return TemplateResponse(
+        request,
+        "chat/conversation.html#message",
+        {"message": shown, "replaces": message.dom_id, "conversation": message.conversation},
     )

@@ -11,6 +11,34 @@ from decimal import Decimal
 from .request import ChatMessage, ChatRequest
 
 EFFORTS = ("low", "medium", "high")
+# Set from the request's own fields, so ``extra`` cannot contradict them.
+SHAPED_PARAMETERS = frozenset(
+    {
+        "model",
+        "messages",
+        "stream",
+        "stream_options",
+        "reasoning_effort",
+        "max_tokens",
+        "max_completion_tokens",
+        "response_format",
+        "tools",
+    }
+)
+# Reasoning models refuse these (or accept only their defaults).
+SAMPLING_PARAMETERS = frozenset(
+    {
+        "temperature",
+        "top_p",
+        "stop",
+        "presence_penalty",
+        "frequency_penalty",
+        "logit_bias",
+        "logprobs",
+        "top_logprobs",
+    }
+)
+TOOL_PARAMETERS = frozenset({"tool_choice", "parallel_tool_calls", "functions", "function_call"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +49,8 @@ class Capabilities:
     system_role: bool = True
     json_schema: bool = False
     streaming: bool = True
-    # o-series refuse temperature/top_p/stop and want max_completion_tokens.
+    # o-series refuse temperature/top_p/stop and want max_completion_tokens;
+    # older OpenAI-compatible servers only know max_tokens.
     sampling_parameters: bool = True
 
 
@@ -42,6 +71,19 @@ class Prices:
         )
         return total / Decimal(1_000_000)
 
+    def override(
+        self,
+        input: Decimal | None = None,
+        cached_input: Decimal | None = None,
+        output: Decimal | None = None,
+    ) -> "Prices":
+        """These prices with a gateway's own where it sets them (None keeps ours)."""
+        return Prices(
+            input=self.input if input is None else input,
+            cached_input=self.cached_input if cached_input is None else cached_input,
+            output=self.output if output is None else output,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class ModelFamily:
@@ -57,8 +99,16 @@ class ModelFamily:
     def accepts_effort(self) -> bool:
         return self.capabilities.reasoning_effort
 
+    def with_prices(self, prices: Prices | None) -> "ModelFamily":
+        """This family as one gateway sells it (gateways charge differently)."""
+        return replace(self, prices=prices)
+
     def shape(self, request: ChatRequest) -> dict:
-        """The Chat Completions body this family accepts for ``request``."""
+        """The Chat Completions body this family accepts for ``request``.
+
+        What the family refuses is left out rather than sent to fail: a
+        gateway's 400 for ``temperature`` helps nobody in the middle of a chat.
+        """
         caps = self.capabilities
         messages = list(request.messages)
         if not caps.system_role:
@@ -66,6 +116,13 @@ class ModelFamily:
         if not caps.vision:
             messages = [replace(m, images=()) for m in messages]
         body: dict = {
+            key: value
+            for key, value in request.extra.items()
+            if key not in SHAPED_PARAMETERS
+            and (caps.sampling_parameters or key not in SAMPLING_PARAMETERS)
+            and (caps.tools or key not in TOOL_PARAMETERS)
+        }
+        body |= {
             "model": request.model,
             "messages": [_wire_message(m) for m in messages],
             "stream": True,
@@ -79,6 +136,8 @@ class ModelFamily:
             body[key] = limit
         if request.json_output and caps.json_schema:
             body["response_format"] = {"type": "json_object"}
+        if request.tools and caps.tools:
+            body["tools"] = list(request.tools)
         return body
 
 
@@ -95,7 +154,8 @@ def _fold_system_into_first_user_turn(messages: list[ChatMessage]) -> list[ChatM
 
 
 def _wire_message(message: ChatMessage) -> dict:
-    if not message.images:
+    # Only user turns may carry images in Chat Completions.
+    if not message.images or message.role != "user":
         return {"role": message.role, "content": message.content}
     parts: list[dict] = [{"type": "text", "text": message.content}]
     parts += [

@@ -3,17 +3,21 @@
 import asyncio
 import json
 import logging
+import random
+import socket
+import ssl
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
 import httpx
-from httpx_sse import SSEError, aconnect_sse
+from httpx_sse import EventSource, SSEError
 
 from .catalog import ModelFamily, family_for
 from .errors import ProviderError, error_from_response, error_from_stream_event
-from .events import Finished, ReasoningDelta, StreamEvent, TextDelta, Usage
-from .parsing import ChunkParser, estimate_tokens
+from .events import Finished, ReasoningDelta, StreamEvent, TextDelta, ToolCallDelta, Usage
+from .parsing import ChunkParser, estimate_prompt_tokens, tokens_for_chars
 from .request import ChatRequest
 
 logger = logging.getLogger(__name__)
@@ -21,11 +25,46 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Timeouts:
-    """Reasoning models may think silently for minutes: read is long, the rest short."""
+    """Reasoning models may think silently for minutes: read is long, the rest short.
+
+    ``connect`` bounds connecting and waiting for a pooled connection, ``read``
+    the silence between two pieces of the stream, ``deadline`` the whole
+    completion including retries.
+    """
 
     connect: float = 10.0
     read: float = 300.0
     deadline: float = 900.0
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """When to try a failed request again.
+
+    Only failures marked retryable, and only before the first event reached
+    the caller: a half-streamed answer is never replayed. A ``Retry-After``
+    is honoured as given; one longer than ``max_delay`` ends the retries at
+    once, because the error already tells the person when to try again, which
+    beats a silent wait.
+    """
+
+    attempts: int = 3
+    base_delay: float = 0.5
+    max_delay: float = 8.0
+
+    def delay(self, attempt: int, error: ProviderError) -> float | None:
+        """Seconds to wait after failed attempt number ``attempt``, or None to give up."""
+        if not error.retryable or attempt >= self.attempts:
+            return None
+        if error.retry_after is not None:
+            return error.retry_after if error.retry_after <= self.max_delay else None
+        backoff = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+        # Jitter keeps many clients that failed together from retrying together.
+        return random.uniform(backoff / 2, backoff)
+
+
+DEFAULT_RETRY = RetryPolicy()
+NO_RETRY = RetryPolicy(attempts=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,135 +87,156 @@ class Endpoint:
         return headers
 
     def redact(self, error: ProviderError) -> ProviderError:
-        if self.api_key and self.api_key in error.message:
-            error.message = error.message.replace(self.api_key, "[redacted]")
+        """Remove the key from everything a caller might show or log."""
+        if self.api_key:
+            for name in ("message", "code", "param"):
+                value = getattr(error, name)
+                if value and self.api_key in value:
+                    setattr(error, name, value.replace(self.api_key, "[redacted]"))
         return error
+
+    def httpx_timeout(self) -> httpx.Timeout:
+        connect = self.timeouts.connect
+        return httpx.Timeout(self.timeouts.read, connect=connect, pool=connect)
 
 
 async def stream_chat(
-    endpoint: Endpoint, request: ChatRequest, family: ModelFamily | None = None
+    endpoint: Endpoint,
+    request: ChatRequest,
+    family: ModelFamily | None = None,
+    retry: RetryPolicy = DEFAULT_RETRY,
 ) -> AsyncIterator[StreamEvent]:
     """Stream one completion as typed events; raise ProviderError on any failure.
 
-    Ends with a Usage (estimated when the gateway sent none) and a Finished.
+    Ends with one Usage (estimated when the gateway sent none) and a Finished.
+    A retryable failure before the first event is retried per ``retry``; after
+    it, the error reaches the caller, who keeps what was already yielded.
     """
     family = family or family_for(request.model)
     body = family.shape(request)
-    try:
-        async for event in _stream(endpoint, body):
-            yield event
-    except ProviderError as error:
-        raise endpoint.redact(error) from None
-
-
-async def _stream(endpoint: Endpoint, body: dict) -> AsyncIterator[StreamEvent]:
-    timeouts = endpoint.timeouts
-    timeout = httpx.Timeout(timeouts.read, connect=timeouts.connect, pool=timeouts.connect)
-    parser = ChunkParser()
-    deadline = asyncio.get_running_loop().time() + timeouts.deadline
-    answer_chars = 0
-    reasoning_chars = 0
-    async with httpx.AsyncClient(timeout=timeout) as client:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + endpoint.timeouts.deadline
+    attempt = 1
+    while True:
+        yielded = False
         try:
-            async with aconnect_sse(
-                client,
-                "POST",
-                endpoint.url("/chat/completions"),
-                json=body,
-                headers=endpoint.headers(),
-            ) as source:
-                response = source.response
-                if not response.is_success:
-                    raw = await response.aread()
-                    raise error_from_response(
-                        response.status_code, raw, dict(response.headers), endpoint.name
+            async for event in _attempt(endpoint, body, deadline):
+                yielded = True
+                yield event
+            return
+        except ProviderError as error:
+            failure = endpoint.redact(error)
+        wait = None if yielded else retry.delay(attempt, failure)
+        if wait is None or loop.time() + wait >= deadline:
+            raise failure
+        logger.warning(
+            "retrying a failed completion",
+            extra={
+                "provider": endpoint.name,
+                "attempt": attempt,
+                "code": failure.code,
+                "status": failure.status,
+                "wait_seconds": round(wait, 3),
+            },
+        )
+        await asyncio.sleep(wait)
+        attempt += 1
+
+
+async def _attempt(endpoint: Endpoint, body: dict, deadline: float) -> AsyncIterator[StreamEvent]:
+    """One HTTP request; every failure comes out as a ProviderError."""
+    parser = ChunkParser()
+    generated_chars = reasoning_chars = 0
+    async with httpx.AsyncClient(timeout=endpoint.httpx_timeout()) as client:
+        try:
+            async with AsyncExitStack() as stack:
+                # The deadline only wraps our own awaits: a timeout around the
+                # yields would cancel whatever the caller is doing in between.
+                async with asyncio.timeout_at(deadline):
+                    response = await stack.enter_async_context(
+                        client.stream(
+                            "POST",
+                            endpoint.url("/chat/completions"),
+                            json=body,
+                            headers=endpoint.headers(),
+                        )
                     )
-                done = False
-                events = aiter(source.aiter_sse())
+                    if not response.is_success:
+                        raw = await response.aread()
+                        raise error_from_response(
+                            response.status_code, raw, dict(response.headers), endpoint.name
+                        )
+                chunks = _chunks(response, endpoint.name)
+                complete = False
                 while True:
-                    # The deadline only wraps our own awaits: a timeout around the
-                    # yields would cancel whatever the caller is doing in between.
                     async with asyncio.timeout_at(deadline):
-                        sse = await anext(events, None)
-                    if sse is None:
+                        chunk = await anext(chunks, None)
+                    if chunk is None or chunk is DONE:
+                        complete = chunk is DONE
                         break
-                    if sse.data == "[DONE]":
-                        done = True
-                        break
-                    if not sse.data:
-                        continue
-                    chunk = _decode_chunk(sse.data, endpoint.name)
                     if isinstance(chunk.get("error"), dict | str):
                         raise error_from_stream_event(chunk, endpoint.name)
                     for event in parser.feed(chunk):
-                        if isinstance(event, TextDelta):
-                            answer_chars += len(event.text)
-                        elif isinstance(event, ReasoningDelta):
+                        generated_chars += _generated_chars(event)
+                        if isinstance(event, ReasoningDelta):
                             reasoning_chars += len(event.text)
                         yield event
-                if not done and parser.finish_reason is None:
-                    raise ProviderError(
-                        message=f"The connection to {endpoint.name} ended before the answer "
-                        "was complete.",
-                        code="incomplete_stream",
-                        retryable=True,
-                    )
-        except TimeoutError:
-            raise ProviderError(
-                message=f"{endpoint.name} took longer than {timeouts.deadline:g} s in total, "
-                "so the answer was cut off.",
-                code="deadline",
-            ) from None
-        except httpx.ConnectError as error:
-            raise ProviderError(
-                message=f"Could not connect to {endpoint.name}: {_connect_reason(error)}",
-                code="connect_error",
-                retryable=True,
-            ) from None
-        except httpx.ReadTimeout:
-            raise ProviderError(
-                message=f"{endpoint.name} sent nothing for {timeouts.read:g} s, so the answer "
-                "was given up.",
-                code="read_timeout",
-                retryable=True,
-            ) from None
-        except httpx.TimeoutException:
-            raise ProviderError(
-                message=f"Timed out connecting to {endpoint.name}.",
-                code="connect_timeout",
-                retryable=True,
-            ) from None
-        except SSEError:
-            raise ProviderError(
-                message=f"{endpoint.name} did not answer with a stream.",
-                code="not_a_stream",
-            ) from None
-        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError):
-            raise ProviderError(
-                message=f"The connection to {endpoint.name} broke off during the answer.",
-                code="connection_lost",
-                retryable=True,
-            ) from None
+        except (TimeoutError, httpx.HTTPError, httpx.InvalidURL) as error:
+            raise _transport_error(error, endpoint) from None
+    # Without [DONE] the answer is whole only if the gateway said how it ended;
+    # otherwise the connection was cut and the caller must not take it as done.
+    if not complete and parser.finish_reason is None:
+        raise ProviderError(
+            message=f"The connection to {endpoint.name} ended before the answer was complete.",
+            code="incomplete_stream",
+            retryable=True,
+        )
     for event in parser.flush():
         yield event
-    if parser.usage is None:
-        yield Usage(
-            prompt_tokens=estimate_tokens(json.dumps(body["messages"])),
-            completion_tokens=(answer_chars + reasoning_chars + 3) // 4,
-            reasoning_tokens=(reasoning_chars + 3) // 4,
-            estimated=True,
-        )
+    yield parser.usage or Usage(
+        prompt_tokens=estimate_prompt_tokens(body["messages"]),
+        completion_tokens=tokens_for_chars(generated_chars),
+        reasoning_tokens=tokens_for_chars(reasoning_chars),
+        estimated=True,
+    )
     yield Finished(parser.finish_reason or "stop")
 
 
-def _decode_chunk(data: str, provider: str) -> dict:
+DONE = object()
+
+
+async def _chunks(response: httpx.Response, provider: str) -> AsyncIterator[dict | object]:
+    """Decoded chunks of a stream, then DONE if the gateway said so.
+
+    A gateway that ignores ``stream: true`` answers with one JSON completion;
+    it is read as a single chunk so the answer still arrives.
+    """
+    content_type = response.headers.get("content-type", "")
+    if "json" in content_type and "event-stream" not in content_type:
+        yield _decode_chunk(await response.aread(), provider)
+        yield DONE
+        return
+    async for sse in EventSource(response).aiter_sse():
+        if sse.data == "[DONE]":
+            yield DONE
+            return
+        if sse.data:
+            yield _decode_chunk(sse.data, provider)
+
+
+def _generated_chars(event: StreamEvent) -> int:
+    if isinstance(event, TextDelta | ReasoningDelta):
+        return len(event.text)
+    if isinstance(event, ToolCallDelta):
+        return len(event.arguments)
+    return 0
+
+
+def _decode_chunk(data: str | bytes, provider: str) -> dict:
     try:
         chunk = json.loads(data)
     except ValueError:
-        raise ProviderError(
-            message=f"{provider} sent a malformed piece of the answer, so it was cut off.",
-            code="malformed_chunk",
-        ) from None
+        chunk = None
     if not isinstance(chunk, dict):
         raise ProviderError(
             message=f"{provider} sent a malformed piece of the answer, so it was cut off.",
@@ -185,15 +245,76 @@ def _decode_chunk(data: str, provider: str) -> dict:
     return chunk
 
 
-def _connect_reason(error: httpx.ConnectError) -> str:
-    text = str(error).lower()
-    if "name or service" in text or "nodename" in text or "getaddrinfo" in text:
-        return "the host name could not be resolved."
-    if "certificate" in text or "ssl" in text or "tls" in text:
-        return "the secure (TLS) connection failed."
-    if "refused" in text:
-        return "the connection was refused."
-    return "the server could not be reached."
+def _transport_error(error: Exception, endpoint: Endpoint) -> ProviderError:
+    """A sentence for a failure below HTTP: what broke, and whether trying again may help."""
+    name, timeouts = endpoint.name, endpoint.timeouts
+    if isinstance(error, TimeoutError):
+        return ProviderError(
+            message=f"{name} took longer than {timeouts.deadline:g} s in total, so the answer "
+            "was cut off.",
+            code="deadline",
+        )
+    if isinstance(error, httpx.ConnectError):
+        reason, retryable = _connect_failure(error)
+        return ProviderError(
+            message=f"Could not connect to {name}: {reason}",
+            code="connect_error",
+            retryable=retryable,
+        )
+    if isinstance(error, httpx.ConnectTimeout | httpx.PoolTimeout):
+        return ProviderError(
+            message=f"Could not connect to {name} within {timeouts.connect:g} s.",
+            code="connect_timeout",
+            retryable=True,
+        )
+    if isinstance(error, httpx.ReadTimeout):
+        return ProviderError(
+            message=f"{name} sent nothing for {timeouts.read:g} s, so the answer was given up.",
+            code="read_timeout",
+            retryable=True,
+        )
+    if isinstance(error, httpx.WriteTimeout):
+        return ProviderError(
+            message=f"Sending the request to {name} took too long.",
+            code="write_timeout",
+            retryable=True,
+        )
+    if isinstance(error, SSEError):
+        return ProviderError(message=f"{name} did not answer with a stream.", code="not_a_stream")
+    if isinstance(error, httpx.UnsupportedProtocol | httpx.InvalidURL):
+        return ProviderError(
+            message=f"The base URL configured for {name} is not a valid http(s) address.",
+            code="invalid_url",
+        )
+    return ProviderError(
+        message=f"The connection to {name} broke off during the answer.",
+        code="connection_lost",
+        retryable=True,
+    )
+
+
+def _connect_failure(error: httpx.ConnectError) -> tuple[str, bool]:
+    """Why a connection failed, read from the OS error underneath httpx's."""
+    for cause in _causes(error):
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return "its TLS certificate could not be verified.", False
+        if isinstance(cause, ssl.SSLError):
+            return "the secure (TLS) connection failed.", False
+        if isinstance(cause, socket.gaierror):
+            # EAI_AGAIN is a resolver hiccup; a name that does not exist stays so.
+            return "the host name could not be resolved.", cause.errno == socket.EAI_AGAIN
+        if isinstance(cause, ConnectionRefusedError):
+            return "the connection was refused.", True
+    return "the server could not be reached.", True
+
+
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
 
 
 async def list_models(endpoint: Endpoint) -> list[str]:
@@ -203,10 +324,8 @@ async def list_models(endpoint: Endpoint) -> list[str]:
         started = time.monotonic()
         try:
             response = await client.get(endpoint.url("/models"), headers=endpoint.headers())
-        except httpx.HTTPError:
-            raise endpoint.redact(
-                ProviderError(message=f"Could not reach {endpoint.name}.", retryable=True)
-            ) from None
+        except (httpx.HTTPError, httpx.InvalidURL) as error:
+            raise endpoint.redact(_transport_error(error, endpoint)) from None
         logger.info(
             "listed models",
             extra={"provider": endpoint.name, "seconds": time.monotonic() - started},

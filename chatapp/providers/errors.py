@@ -1,9 +1,20 @@
 """One error type for everything a gateway can do wrong, with a sentence a person understands."""
 
 import json
+import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 
 RETRYABLE_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
+# Codes gateways put in error objects for failures that may pass by themselves.
+RETRYABLE_CODES = frozenset(
+    {"server_error", "service_unavailable", "rate_limit_error", "overloaded_error", "timeout"}
+)
+# OpenAI answers an empty account with 429 and this code: waiting does not help.
+OUT_OF_CREDITS_CODES = frozenset({"insufficient_quota", "insufficient_credits"})
+
+_QUOTED_NAME = re.compile(r"'([^']{1,80})'")
 
 
 @dataclass
@@ -30,20 +41,36 @@ def error_from_response(
 ) -> ProviderError:
     """Turn a non-2xx answer into a ProviderError, reading OpenAI-style bodies defensively."""
     detail, code, param = _parse_error_body(body)
-    retry_after = _parse_retry_after(headers.get("retry-after"))
-    if status == 400 and param:
-        message = f"{provider} rejected the request: the parameter '{param}' is not supported."
-    elif status == 400:
-        message = f"{provider} rejected the request as invalid."
-    elif status in (401, 403):
+    retry_after = parse_retry_after(headers.get("retry-after"))
+    retryable = status in RETRYABLE_STATUSES
+    if status == 400:
+        param = param or _unsupported_name(detail, code)
+        if param and code == "unsupported_value":
+            message = f"{provider} rejected the request: the value of '{param}' is not supported."
+        elif param:
+            message = f"{provider} rejected the request: the parameter '{param}' is not supported."
+        else:
+            message = f"{provider} rejected the request as invalid."
+    elif status == 401:
         message = (
             f"{provider} rejected the API key. An administrator needs to check the key "
             f"configured for {provider}."
         )
-    elif status == 402:
-        message = f"{provider} reports that the account is out of credits."
+    elif status == 403:
+        message = (
+            f"{provider} refused access with this API key. An administrator needs to check "
+            f"what the key configured for {provider} is allowed to use."
+        )
+    elif status == 402 or code in OUT_OF_CREDITS_CODES:
+        message = (
+            f"{provider} reports that the account is out of credits. An administrator "
+            "needs to top it up."
+        )
+        retryable = False
     elif status == 404:
         message = f"{provider} does not know this model (or the endpoint is wrong)."
+    elif status == 413:
+        message = f"The request was too large for {provider}. Try fewer or smaller images."
     elif status == 429:
         wait = f" Try again in {retry_after:g} s." if retry_after else " Try again shortly."
         message = f"{provider} is rate limiting requests.{wait}"
@@ -51,6 +78,7 @@ def error_from_response(
         message = f"{provider} had a server error ({status}). Try again in a moment."
     else:
         message = f"{provider} answered with an unexpected status {status}."
+    # The gateway's own words help with these two; the others say all there is.
     if detail and status in (400, 404):
         message = f"{message} ({_shorten(detail)})"
     return ProviderError(
@@ -58,19 +86,26 @@ def error_from_response(
         status=status,
         code=code,
         param=param,
-        retryable=status in RETRYABLE_STATUSES,
+        retryable=retryable,
         retry_after=retry_after,
     )
 
 
 def error_from_stream_event(payload: dict, provider: str) -> ProviderError:
-    """An error object a gateway sent as a data event after the stream started."""
+    """An error object a gateway sent as a data event after the stream started.
+
+    OpenRouter puts an HTTP-like number in ``code``; others a string. Either
+    decides whether a retry could help (the client only retries while nothing
+    has reached the caller).
+    """
     detail, code, _ = _parse_error_body(json.dumps(payload).encode())
+    status = int(code) if code and code.isdigit() else None
     text = f": {_shorten(detail)}" if detail else "."
     return ProviderError(
         message=f"{provider} reported an error during the answer{text}",
+        status=status,
         code=code,
-        retryable=False,
+        retryable=status in RETRYABLE_STATUSES or code in RETRYABLE_CODES,
     )
 
 
@@ -94,13 +129,31 @@ def _parse_error_body(body: bytes) -> tuple[str, str | None, str | None]:
     )
 
 
-def _parse_retry_after(value: str | None) -> float | None:
+def _unsupported_name(detail: str, code: str | None) -> str | None:
+    """The parameter a gateway names in its sentence when it leaves ``param`` empty."""
+    if code not in ("unsupported_parameter", "unsupported_value") and (
+        "unsupported" not in detail.lower()
+    ):
+        return None
+    match = _QUOTED_NAME.search(detail)
+    return match.group(1) if match else None
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header: a number or an HTTP date."""
     if not value:
         return None
     try:
         seconds = float(value)
     except ValueError:
-        return None
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - datetime.now(UTC)).total_seconds()
+        return max(seconds, 0.0)
     return seconds if seconds >= 0 else None
 
 

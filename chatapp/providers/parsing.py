@@ -67,7 +67,11 @@ def _partial_tag_suffix(buffer: str, tag: str) -> int:
 
 
 class ChunkParser:
-    """Stateful: feed it each decoded chunk of one stream, in order."""
+    """Stateful: feed it each decoded chunk of one stream, in order.
+
+    Usage is kept, not yielded: some gateways repeat a running total on every
+    chunk, so only the last one counts, and the client reports it at the end.
+    """
 
     def __init__(self) -> None:
         self.think = ThinkTagSplitter()
@@ -78,7 +82,6 @@ class ChunkParser:
         usage = chunk.get("usage")
         if isinstance(usage, dict):
             self.usage = usage_from_dict(usage)
-            yield self.usage
         choices = chunk.get("choices")
         if not isinstance(choices, list):
             return
@@ -159,6 +162,30 @@ def usage_from_dict(usage: dict) -> Usage:
     )
 
 
-def estimate_tokens(text: str) -> int:
+def tokens_for_chars(count: int) -> int:
     """A rough count (four characters a token) for when a gateway sends no usage."""
-    return (len(text) + 3) // 4
+    return (count + 3) // 4
+
+
+def estimate_tokens(text: str) -> int:
+    return tokens_for_chars(len(text))
+
+
+# Per message framing, and a high-detail 1024-pixel image in OpenAI's tile count.
+MESSAGE_OVERHEAD_TOKENS = 4
+IMAGE_ESTIMATE_TOKENS = 765
+
+
+def estimate_prompt_tokens(messages: list[dict]) -> int:
+    """A rough prompt size from wire messages; images count as a typical image, not bytes."""
+    total = 0
+    for message in messages:
+        total += MESSAGE_OVERHEAD_TOKENS
+        content = message.get("content")
+        parts = content if isinstance(content, list) else [{"type": "text", "text": content}]
+        for part in parts:
+            if part.get("type") == "image_url":
+                total += IMAGE_ESTIMATE_TOKENS
+            elif isinstance(part.get("text"), str):
+                total += estimate_tokens(part["text"])
+    return total

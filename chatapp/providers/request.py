@@ -26,4 +26,8 @@ class ChatRequest:
     reasoning_effort: Literal["low", "medium", "high"] | None = None
     max_output_tokens: int | None = None
     json_output: bool = False
+    # Function tools in Chat Completions form; dropped for families without tools.
+    tools: tuple[dict, ...] = ()
+    # Further Chat Completions parameters (temperature, stop, seed, tool_choice…);
+    # shaping drops those the model family refuses.
     extra: dict = field(default_factory=dict)

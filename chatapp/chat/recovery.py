@@ -1,0 +1,101 @@
+"""Answers left at "streaming" by a process that died become "interrupted".
+
+A generating task saves a heartbeat at least every CHAT_HEARTBEAT_SECONDS;
+an answer whose heartbeat is three beats old has lost its process. With a
+single process (no REDIS_URL) every answer still streaming when the process
+starts is an orphan, so those are recovered at once.
+"""
+
+import asyncio
+import logging
+from datetime import timedelta
+
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import DatabaseError
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from chatapp.usage.models import Outcome, UsageRecord
+
+from . import generation
+from .markdown import render_markdown
+from .models import Message, Status
+
+logger = logging.getLogger(__name__)
+
+STALE_BEATS = 3
+PROCESS_STARTED = timezone.now()
+
+
+async def interrupt_orphans(*, started_before_this_process: bool = False) -> int:
+    """Mark orphaned streaming answers interrupted, keep their text, tell their viewers."""
+    cutoff = timezone.now() - timedelta(seconds=STALE_BEATS * settings.CHAT_HEARTBEAT_SECONDS)
+    orphans = Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff)
+    if started_before_this_process:
+        orphans |= Q(created_at__lt=PROCESS_STARTED)
+    ours = {running.message.pk for running in generation.all_running()}
+    recovered = 0
+    async for message in Message.objects.filter(orphans, status=Status.STREAMING).select_related(
+        "conversation"
+    ):
+        if message.pk in ours:
+            continue
+        message.status = Status.INTERRUPTED
+        message.rendered_html = render_markdown(message.content) if message.content else ""
+        message.finished_at = timezone.now()
+        message.generation_channel = ""
+        # Only if still streaming: its own process may have finished it meanwhile.
+        updated = await Message.objects.filter(pk=message.pk, status=Status.STREAMING).aupdate(
+            status=message.status,
+            rendered_html=message.rendered_html,
+            finished_at=message.finished_at,
+            generation_channel="",
+        )
+        if not updated:
+            continue
+        recovered += 1
+        await UsageRecord.objects.acreate(
+            user_id=message.conversation.owner_id,
+            conversation_id=message.conversation_id,
+            message_id=message.pk,
+            provider=message.provider,
+            model=message.model,
+            reasoning_effort=message.reasoning_effort,
+            completion_tokens=(len(message.content) + len(message.reasoning) + 3) // 4,
+            estimated=True,
+            outcome=Outcome.INTERRUPTED,
+        )
+        html = render_to_string("chat/conversation.html#message", {"message": message, "oob": True})
+        await get_channel_layer().group_send(
+            message.conversation.group_name,
+            {"type": "chat.finished", "message_id": message.pk, "html": html},
+        )
+    if recovered:
+        logger.warning("marked %d orphaned answers interrupted", recovered)
+    return recovered
+
+
+async def recover_forever() -> None:
+    single_process = not settings.REDIS_URL
+    while True:
+        try:
+            await interrupt_orphans(started_before_this_process=single_process)
+        except DatabaseError:
+            logger.exception("could not recover orphaned answers")
+        single_process = False
+        await asyncio.sleep(settings.CHAT_HEARTBEAT_SECONDS * 2)
+
+
+class RecoveryOnStart:
+    """ASGI wrapper: start recovery with the server's event loop (daphne has no lifespan)."""
+
+    def __init__(self, app):
+        self.app = app
+        self.task: asyncio.Task | None = None
+
+    async def __call__(self, scope, receive, send):
+        if self.task is None and settings.CHAT_RECOVERY:
+            self.task = asyncio.get_running_loop().create_task(recover_forever())
+        return await self.app(scope, receive, send)

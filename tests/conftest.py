@@ -1,0 +1,70 @@
+"""Shared fixtures: the alice/bob/charlie team, a simulator on a real port, fast streaming."""
+
+import asyncio
+import os
+import socket
+
+import pytest
+
+from chatapp.providers.simulator import SimulatorServer
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatapp.settings")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "tests/browser/" in str(item.fspath).replace(os.sep, "/"):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(autouse=True)
+def fast_streaming(settings):
+    """Stream quickly in tests; the pacing itself is not what they check."""
+    settings.SIMULATOR_CHUNK_DELAY = 0.001
+    settings.CHAT_COALESCE_SECONDS = 0.01
+    settings.CHAT_PERSIST_SECONDS = 0.05
+    settings.CHAT_HEARTBEAT_SECONDS = 0.5
+    # Recovery is started by the server; tests call it directly where they need it.
+    settings.CHAT_RECOVERY = False
+
+
+@pytest.fixture
+def alice(django_user_model):
+    return django_user_model.objects.create_user("alice", "alice@example.com", "alice-pw-123")
+
+
+@pytest.fixture
+def bob(django_user_model):
+    return django_user_model.objects.create_user("bob", "bob@example.com", "bob-pw-123")
+
+
+@pytest.fixture
+def charlie(django_user_model):
+    return django_user_model.objects.create_user("charlie", "charlie@example.com", "charlie-pw-1")
+
+
+@pytest.fixture
+async def simulator():
+    """The simulator on a free loopback port, in the test's own event loop."""
+    server = SimulatorServer(chunk_delay=0)
+    await server.start()
+    yield server
+    await server.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def wait_for(predicate, timeout: float = 5.0, interval: float = 0.02):
+    """Poll an async predicate until it is truthy; fail the test after ``timeout``."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await predicate()
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        await asyncio.sleep(interval)
