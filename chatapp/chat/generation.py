@@ -21,6 +21,7 @@ from chatapp.providers import (
     ChatMessage,
     ChatRequest,
     Finished,
+    ImagePart,
     ProviderError,
     ReasoningDelta,
     TextDelta,
@@ -344,7 +345,11 @@ def build_request(conversation: Conversation, reply: Message) -> ChatRequest:
 
     Shaping for a particular model happens per route, in the provider layer.
     """
-    earlier = list(conversation.messages.filter(pk__lt=reply.pk).order_by("pk"))
+    earlier = list(
+        conversation.messages.filter(pk__lt=reply.pk)
+        .prefetch_related("attachments__blob")
+        .order_by("pk")
+    )
     newest_answer = {
         message.in_reply_to_id: message
         for message in earlier
@@ -355,7 +360,11 @@ def build_request(conversation: Conversation, reply: Message) -> ChatRequest:
         history.append(ChatMessage(role="system", content=conversation.system_prompt))
     for message in earlier:
         if message.role == Role.USER:
-            history.append(ChatMessage(role="user", content=message.content))
+            images = tuple(
+                ImagePart(data_url=attachment.blob.data_url(), detail="high")
+                for attachment in message.attachments.all()
+            )
+            history.append(ChatMessage(role="user", content=message.content, images=images))
             answer = newest_answer.get(message.pk)
             if answer is not None and answer.content and message.pk != reply.in_reply_to_id:
                 history.append(ChatMessage(role="assistant", content=answer.content))

@@ -1,9 +1,17 @@
+import base64
 import uuid
+from pathlib import Path
 
 from django.conf import settings
-from django.db import models
+from django.core.files.storage import FileSystemStorage
+from django.db import models, transaction
+from django.db.models.functions import Length
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+
+from .images import image_tokens
 
 PAGE_SIZE = 50
 
@@ -61,7 +69,7 @@ class Conversation(models.Model):
         Regenerated answers show only their newest version, each knowing how many
         versions there are. A fixed number of queries, however long the conversation.
         """
-        messages = self.messages.all()
+        messages = self.messages.prefetch_related("attachments__blob")
         if before is not None:
             messages = messages.filter(pk__lt=before)
         newest_first = list(messages.order_by("-pk")[: PAGE_SIZE + 1])
@@ -82,6 +90,22 @@ class Conversation(models.Model):
             message.version_number = message.version_count = count
             visible.append(message)
         return visible, has_older
+
+    def context_estimate(self, family) -> int:
+        """Roughly how many tokens the next request's history takes, images included.
+
+        Four characters a token for text; OpenAI's image formula for pictures.
+        Shown beside the context window so people see when a chat grows too long.
+        """
+        characters = self.messages.aggregate(total=models.Sum(Length("content")))["total"] or 0
+        characters += len(self.system_prompt)
+        sizes = Attachment.objects.filter(conversation=self, message__isnull=False).values_list(
+            "blob__width", "blob__height"
+        )
+        pictures = sum(
+            image_tokens(width, height, method=family.image_tokens) for width, height in sizes
+        )
+        return (characters + 3) // 4 + pictures
 
     @property
     def group_name(self) -> str:
@@ -176,3 +200,84 @@ class Message(models.Model):
     @property
     def is_streaming(self) -> bool:
         return self.status == Status.STREAMING
+
+
+def private_storage() -> FileSystemStorage:
+    """Image files live outside MEDIA_URL: no web server can hand them out, only our view."""
+    return FileSystemStorage(location=Path(settings.MEDIA_ROOT) / "private", base_url=None)
+
+
+def _blob_name(_instance, _filename: str) -> str:
+    # Unguessable and unrelated to the content, the owner or the original name.
+    return f"images/{uuid.uuid4().hex[:2]}/{uuid.uuid4().hex}"
+
+
+class ImageBlob(models.Model):
+    """Image bytes, stored once however many messages attach them (keyed by SHA-256)."""
+
+    sha256 = models.CharField(max_length=64, unique=True)
+    file = models.FileField(storage=private_storage, upload_to=_blob_name)
+    content_type = models.CharField(max_length=50)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    size = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.content_type} {self.width}x{self.height}"
+
+    def data_url(self) -> str:
+        """The bytes as a base64 data URL, the form gateways accept in image_url parts."""
+        with self.file.open("rb") as stored:
+            encoded = base64.b64encode(stored.read()).decode("ascii")
+        return f"data:{self.content_type};base64,{encoded}"
+
+
+class Attachment(models.Model):
+    """An image a member attached; pending (no message) until the message is sent."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="attachments"
+    )
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="attachments"
+    )
+    message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments"
+    )
+    blob = models.ForeignKey(ImageBlob, on_delete=models.PROTECT, related_name="attachments")
+    original_name = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"attachment {self.public_id}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("attachment", kwargs={"public_id": self.public_id})
+
+
+def get_attachment_for_user(user, public_id) -> Attachment:
+    """The attachment if ``user`` may see its conversation; 404 otherwise."""
+    return get_object_or_404(
+        Attachment.objects.select_related("blob"),
+        public_id=public_id,
+        conversation__owner=user,
+    )
+
+
+@receiver(post_delete, sender=Attachment)
+def _delete_unused_image(sender, instance: Attachment, **kwargs) -> None:
+    """Remove the stored bytes once the last attachment using them is gone."""
+    blob_id = instance.blob_id
+
+    def delete_if_unused() -> None:
+        blob = ImageBlob.objects.filter(pk=blob_id, attachments__isnull=True).first()
+        if blob is not None:
+            stored = blob.file
+            blob.delete()
+            stored.delete(save=False)
+
+    transaction.on_commit(delete_if_unused)

@@ -21,12 +21,13 @@ from chatapp.usage.models import Outcome, UsageRecord
 
 from . import generation
 from .markdown import render_markdown
-from .models import Message, Status
+from .models import Attachment, Message, Status
 
 logger = logging.getLogger(__name__)
 
 STALE_BEATS = 3
 PROCESS_STARTED = timezone.now()
+ABANDONED_AFTER = timedelta(days=1)
 
 
 async def interrupt_orphans(*, started_before_this_process: bool = False) -> int:
@@ -77,11 +78,21 @@ async def interrupt_orphans(*, started_before_this_process: bool = False) -> int
     return recovered
 
 
+async def delete_abandoned_attachments() -> int:
+    """Images attached to a message that was never sent, after a day."""
+    cutoff = timezone.now() - ABANDONED_AFTER
+    deleted, _ = await Attachment.objects.filter(
+        message__isnull=True, created_at__lt=cutoff
+    ).adelete()
+    return deleted
+
+
 async def recover_forever() -> None:
     single_process = not settings.REDIS_URL
     while True:
         try:
             await interrupt_orphans(started_before_this_process=single_process)
+            await delete_abandoned_attachments()
         except DatabaseError:
             logger.exception("could not recover orphaned answers")
         single_process = False

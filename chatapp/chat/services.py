@@ -9,13 +9,17 @@ from dataclasses import dataclass
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
-from django.db import transaction
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 
 from chatapp.gateways.registry import ModelChoice, find_model, model_choices
 
 from . import generation
-from .models import Conversation, Effort, Message, Role, Status
+from .images import ImageRejected, normalize_image
+from .models import Attachment, Conversation, Effort, ImageBlob, Message, Role, Status
 
 MAX_MESSAGE_CHARS = 100_000
 TITLE_CHARS = 80
@@ -30,6 +34,7 @@ class SendRequest:
     text: str
     choice: ModelChoice
     reasoning_effort: str
+    attachments: tuple[Attachment, ...] = ()
 
 
 def parse_send(payload: dict, conversation: Conversation) -> SendRequest:
@@ -46,7 +51,45 @@ def parse_send(payload: dict, conversation: Conversation) -> SendRequest:
     effort = payload.get("reasoning_effort") or conversation.reasoning_effort
     if effort not in Effort.values:
         raise SendRefused("Reasoning effort must be Low, Medium or High.")
-    return SendRequest(text=text.strip(), choice=choice, reasoning_effort=effort)
+    attachments = _pending_attachments(payload.get("attachments"), conversation, choice)
+    return SendRequest(
+        text=text.strip(), choice=choice, reasoning_effort=effort, attachments=attachments
+    )
+
+
+def _pending_attachments(
+    ids: object, conversation: Conversation, choice: ModelChoice
+) -> tuple[Attachment, ...]:
+    """The member's own, not yet sent images named in a send frame."""
+    if ids in (None, "", []):
+        return ()
+    ids = [ids] if isinstance(ids, str) else ids
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise SendRefused("The attached images could not be read. Attach them again.")
+    if len(ids) > settings.CHAT_MAX_IMAGES_PER_MESSAGE:
+        raise SendRefused(
+            f"Attach at most {settings.CHAT_MAX_IMAGES_PER_MESSAGE} images to one message."
+        )
+    if not choice.takes_images:
+        raise SendRefused(
+            f"{choice.label} cannot look at images. Pick a vision model such as o4-mini, "
+            "or remove the images."
+        )
+    try:
+        found = {
+            str(a.public_id): a
+            for a in Attachment.objects.filter(
+                public_id__in=ids,
+                conversation=conversation,
+                owner=conversation.owner,
+                message__isnull=True,
+            )
+        }
+    except ValidationError:  # not UUIDs
+        found = {}
+    if len(found) != len(set(ids)):
+        raise SendRefused("An attached image was not found. Attach it again.")
+    return tuple(found[i] for i in dict.fromkeys(ids))
 
 
 def create_conversation(user) -> Conversation:
@@ -74,6 +117,9 @@ def _start_turn(conversation: Conversation, payload: dict) -> tuple[Message, Mes
         user_message = Message.objects.create(
             conversation=locked, role=Role.USER, content=send.text
         )
+        Attachment.objects.filter(pk__in=[a.pk for a in send.attachments]).update(
+            message=user_message
+        )
         reply = Message.objects.create(
             conversation=locked,
             role=Role.ASSISTANT,
@@ -83,6 +129,8 @@ def _start_turn(conversation: Conversation, payload: dict) -> tuple[Message, Mes
             reasoning_effort=send.reasoning_effort if send.choice.takes_effort else "",
         )
     conversation.refresh_from_db()
+    # Rendered in async code next: load the thumbnails' data now.
+    user_message = Message.objects.prefetch_related("attachments__blob").get(pk=user_message.pk)
     return user_message, reply, send.choice
 
 
@@ -96,7 +144,7 @@ async def send_message(conversation: Conversation, payload: dict) -> Message:
     user_message, reply, choice = await sync_to_async(_start_turn)(conversation, payload)
     html = render_to_string(
         "chat/conversation.html#new_turn",
-        {"messages": [user_message, reply], "conversation": conversation},
+        {"chat_messages": [user_message, reply], "conversation": conversation},
     )
     await get_channel_layer().group_send(
         conversation.group_name, {"type": "chat.html", "html": html}
@@ -153,3 +201,53 @@ async def regenerate(conversation: Conversation, payload: dict) -> Message:
     )
     await generation.launch(conversation, reply, choice.routes)
     return reply
+
+
+def attach_image(conversation: Conversation, upload) -> Attachment:
+    """Validate, clean and store one uploaded image for the conversation's next message.
+
+    Raises ImageRejected with a sentence for the member. Identical bytes are
+    stored once and shared.
+    """
+    pending = conversation.attachments.filter(message__isnull=True).count()
+    if pending >= settings.CHAT_MAX_IMAGES_PER_MESSAGE:
+        raise ImageRejected(
+            f"Attach at most {settings.CHAT_MAX_IMAGES_PER_MESSAGE} images to one message."
+        )
+    # Read one byte past the limit, so an oversized upload is refused unread.
+    data = upload.read(settings.CHAT_MAX_IMAGE_BYTES + 1)
+    image = normalize_image(
+        data,
+        filename=upload.name or "image",
+        max_bytes=settings.CHAT_MAX_IMAGE_BYTES,
+        max_pixels=settings.CHAT_MAX_IMAGE_PIXELS,
+    )
+    blob = ImageBlob.objects.filter(sha256=image.sha256).first()
+    if blob is None:
+        blob = ImageBlob(
+            sha256=image.sha256,
+            content_type=image.content_type,
+            width=image.width,
+            height=image.height,
+            size=len(image.data),
+        )
+        blob.file.save(f"{image.sha256}.{image.format}", ContentFile(image.data), save=False)
+        try:
+            with transaction.atomic():
+                blob.save()
+        except IntegrityError:  # the same image, stored a moment ago by someone else
+            blob.file.delete(save=False)
+            blob = ImageBlob.objects.get(sha256=image.sha256)
+    return Attachment.objects.create(
+        owner=conversation.owner,
+        conversation=conversation,
+        blob=blob,
+        original_name=(upload.name or "")[:255],
+    )
+
+
+def delete_conversation(conversation: Conversation) -> None:
+    """Delete a conversation with its messages and images (files go when no one else uses them)."""
+    if conversation.messages.filter(status=Status.STREAMING).exists():
+        raise SendRefused("An answer is still being written. Stop it before deleting.")
+    conversation.delete()

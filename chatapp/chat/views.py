@@ -1,4 +1,5 @@
-from django.http import HttpResponseBadRequest
+from django.contrib import messages
+from django.http import FileResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_POST
@@ -7,7 +8,8 @@ from chatapp.gateways.registry import is_simulated, model_choices
 
 from . import services
 from .forms import ConversationSettingsForm
-from .models import Effort, Message, get_conversation_for_user
+from .images import ImageRejected
+from .models import Effort, Message, get_attachment_for_user, get_conversation_for_user
 
 
 def home(request):
@@ -26,17 +28,18 @@ def conversation_page(request, public_id):
     conversation = get_conversation_for_user(request.user, public_id)
     choices = model_choices()
     selected = next((c for c in choices if c.key == conversation.model), choices[0])
-    messages, has_older = conversation.page_of_messages()
+    chat_messages, has_older = conversation.page_of_messages()
     context = {
         "conversation": conversation,
         "conversations": request.user.conversations.all()[:100],
-        "messages": messages,
+        "chat_messages": chat_messages,
         "has_older": has_older,
         "models": choices,
         "selected_model": selected,
         "efforts": Effort.choices,
         "simulated": is_simulated(),
         "settings_form": ConversationSettingsForm(instance=conversation),
+        "context_tokens": conversation.context_estimate(selected.family),
     }
     return TemplateResponse(request, "chat/conversation.html", context)
 
@@ -65,11 +68,11 @@ def older_messages(request, public_id):
         before = int(request.GET["before"])
     except (KeyError, ValueError):
         return HttpResponseBadRequest("Give ?before=<message id>.")
-    messages, has_older = conversation.page_of_messages(before=before)
+    chat_messages, has_older = conversation.page_of_messages(before=before)
     return TemplateResponse(
         request,
         "chat/conversation.html#older_messages",
-        {"conversation": conversation, "messages": messages, "has_older": has_older},
+        {"conversation": conversation, "chat_messages": chat_messages, "has_older": has_older},
     )
 
 
@@ -95,3 +98,46 @@ def message_version(request, pk):
         "chat/conversation.html#message",
         {"message": shown, "replaces": message.dom_id, "conversation": message.conversation},
     )
+
+
+@require_POST
+def upload_attachments(request, public_id):
+    """Store images for the next message; answer with their thumbnails for the composer."""
+    conversation = get_conversation_for_user(request.user, public_id)
+    uploads = request.FILES.getlist("image")
+    attachments = []
+    try:
+        if not uploads:
+            raise ImageRejected("Choose an image to attach.")
+        for upload in uploads:
+            attachments.append(services.attach_image(conversation, upload))
+    except ImageRejected as rejection:
+        return TemplateResponse(
+            request,
+            "chat/conversation.html#upload_refused",
+            {"status_text": str(rejection)},
+            status=400,
+        )
+    return TemplateResponse(
+        request, "chat/conversation.html#pending_attachments", {"attachments": attachments}
+    )
+
+
+def attachment(request, public_id):
+    """An image, only for those who may see its conversation; never a public URL."""
+    found = get_attachment_for_user(request.user, public_id)
+    response = FileResponse(found.blob.file.open("rb"), content_type=found.blob.content_type)
+    response["Cache-Control"] = "private, max-age=86400"
+    response["Content-Disposition"] = "inline"
+    return response
+
+
+@require_POST
+def delete_conversation(request, public_id):
+    conversation = get_conversation_for_user(request.user, public_id)
+    try:
+        services.delete_conversation(conversation)
+    except services.SendRefused as refusal:
+        messages.error(request, str(refusal))
+        return redirect(conversation)
+    return redirect("home")

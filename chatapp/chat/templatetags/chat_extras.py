@@ -20,3 +20,9 @@ def duration(seconds) -> str:
         return f"{seconds:.0f} s"
     minutes, rest = divmod(round(seconds), 60)
     return f"{minutes} min {rest} s"
+
+
+@register.filter
+def tokens(count) -> str:
+    """1234567 → "1,234,567": token counts read more easily with separators."""
+    return f"{int(count or 0):,}"
