@@ -1,0 +1,9 @@
+import pytest
+
+from chatapp.providers.simulator import SimulatorServer
+
+
+@pytest.fixture(scope="module")
+def live_simulator_url():
+    """A simulator in its own thread, for sync (admin) tests that cannot share a test loop."""
+    return SimulatorServer(chunk_delay=0).start_in_thread()
