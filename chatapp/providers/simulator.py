@@ -43,6 +43,7 @@ SIMULATED_MODELS = ("o4-mini", "o3-mini", "o1-mini")
 FAULT_HEADER = "x-simulator-fault"
 FAULT_TOKEN = re.compile(r"#fault:([A-Za-z0-9-]+)")
 FAULT_SPEC = re.compile(r"^(?P<name>[a-z0-9-]+?)(?:x(?P<times>\d+))?$")
+RESET_GRACE_SECONDS = 0.1
 # How many requests the simulator remembers for tests to inspect.
 KEPT_REQUESTS = 50
 
@@ -505,6 +506,9 @@ class SimulatorServer:
         self, fault: str | None, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
         if fault == "reset":
+            # A reset discards data the client has not read yet; let it read the
+            # answer so far, as it would have over a real network by then.
+            await asyncio.sleep(RESET_GRACE_SECONDS)
             # Linger 0 makes close send RST instead of FIN: a reset, not an ending.
             sock = writer.get_extra_info("socket")
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))

@@ -1,7 +1,11 @@
 """What a test reads off a stream: the texts, usage and ending a person would see."""
 
+import base64
+import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+
+from PIL import Image
 
 from chatapp.providers import (
     Endpoint,
@@ -21,6 +25,14 @@ from chatapp.providers import (
 API_KEY = "sk-test-4f1c9b7e2d8a6035"
 # Retries as in production, minus the waiting.
 FAST_RETRY = RetryPolicy(attempts=3, base_delay=0.01, max_delay=2.0)
+
+
+def image_data_url(width: int, height: int, colour: str, format: str = "PNG") -> str:
+    """A solid image, as the app sends attachments: a base64 data URL."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), colour).save(buffer, format)
+    encoded = base64.b64encode(buffer.getvalue()).decode()
+    return f"data:image/{format.lower()};base64,{encoded}"
 
 
 def endpoint_at(server, name: str = "Test gateway", **timeouts: float) -> Endpoint:

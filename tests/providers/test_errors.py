@@ -1,0 +1,294 @@
+"""Errors a person understands, and an API key that never shows, through real HTTP."""
+
+import asyncio
+import datetime
+import logging
+import ssl
+
+import httpx
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from chatapp.providers import (
+    GENERIC,
+    NO_RETRY,
+    ChatMessage,
+    ChatRequest,
+    Endpoint,
+    ProviderError,
+    list_models,
+    stream_chat,
+)
+from tests.conftest import free_port
+
+from .conftest import ERROR_CONTRACT
+from .helpers import API_KEY, collect, endpoint_at
+from .scripted import Answer
+
+REQUEST = ChatRequest(model="o4-mini", messages=(ChatMessage("user", "Hello"),))
+
+
+async def failure(endpoint: Endpoint, request: ChatRequest = REQUEST, family=None):
+    transcript = await collect(stream_chat(endpoint, request, family, retry=NO_RETRY))
+    assert transcript.events == [], "nothing reached the person before the error"
+    return transcript.error
+
+
+STATUS_FAULTS = {
+    "401": (
+        "AIgateway rejected the API key. An administrator needs to check the key configured "
+        "for AIgateway.",
+        False,
+        None,
+    ),
+    "402": (
+        "AIgateway reports that the account is out of credits. An administrator needs to top "
+        "it up.",
+        False,
+        None,
+    ),
+    "404": (
+        "AIgateway does not know this model (or the endpoint is wrong). "
+        "(The model 'o4-mini' does not exist.)",
+        False,
+        None,
+    ),
+    "429": ("AIgateway is rate limiting requests. Try again in 1 s.", True, 1.0),
+    "500": ("AIgateway had a server error (500). Try again in a moment.", True, None),
+    "503": ("AIgateway had a server error (503). Try again in a moment.", True, None),
+}
+
+
+@pytest.mark.parametrize(("fault", "expected"), STATUS_FAULTS.items(), ids=STATUS_FAULTS.keys())
+async def test_each_status_reads_as_a_sentence(simulator, fault, expected):
+    message, retryable, retry_after = expected
+    request = ChatRequest(model="o4-mini", messages=(ChatMessage("user", f"Hi #fault:{fault}"),))
+
+    error = await failure(endpoint_at(simulator, "AIgateway"), request)
+
+    assert (error.message, error.retryable, error.retry_after) == (message, retryable, retry_after)
+    assert error.status == int(fault)
+    assert API_KEY not in repr(error)
+
+
+async def test_the_simulator_error_bodies_follow_openai_shape(simulator):
+    async with httpx.AsyncClient() as client:
+        for fault in STATUS_FAULTS:
+            response = await client.post(
+                simulator.base_url + "/chat/completions",
+                json={"model": "o4-mini", "messages": [{"role": "user", "content": "Hi"}]},
+                headers={"X-Simulator-Fault": fault},
+            )
+            assert response.status_code == int(fault)
+            assert response.headers.get("retry-after") == ("1" if fault == "429" else None)
+            ERROR_CONTRACT.validate(response.json())
+
+
+UNSUPPORTED_PARAMETER = {
+    "OpenAI names it in param": (
+        {
+            "error": {
+                "message": "Unsupported parameter: 'max_tokens' is not supported with this "
+                "model. Use 'max_completion_tokens' instead.",
+                "type": "invalid_request_error",
+                "param": "max_tokens",
+                "code": "unsupported_parameter",
+            }
+        },
+        "max_tokens",
+    ),
+    "a gateway names it only in the sentence": (
+        {"error": {"message": "Unsupported parameter: 'temperature'", "code": 400}},
+        "temperature",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("body", "parameter"), UNSUPPORTED_PARAMETER.values(), ids=UNSUPPORTED_PARAMETER.keys()
+)
+async def test_an_unsupported_parameter_is_named(gateway, body, parameter):
+    gateway.will_answer(Answer.error(400, body))
+
+    error = await failure(endpoint_at(gateway, "AI/ML API"))
+
+    assert error.message.startswith(
+        f"AI/ML API rejected the request: the parameter '{parameter}' is not supported."
+    )
+    assert error.param == parameter
+    assert not error.retryable
+
+
+async def test_a_wrongly_chosen_family_is_refused_by_the_simulator_too(simulator):
+    request = ChatRequest(
+        model="o1-mini", messages=(ChatMessage("user", "Hi"),), max_output_tokens=9
+    )
+
+    error = await failure(endpoint_at(simulator, "Simulator"), request, family=GENERIC)
+
+    assert error.message.startswith(
+        "Simulator rejected the request: the parameter 'max_tokens' is not supported."
+    )
+
+
+async def test_openai_out_of_quota_is_not_a_rate_limit(gateway):
+    gateway.will_answer(
+        Answer.error(
+            429,
+            {
+                "error": {
+                    "message": "You exceeded your current quota.",
+                    "type": "insufficient_quota",
+                    "code": "insufficient_quota",
+                }
+            },
+        )
+    )
+
+    error = await failure(endpoint_at(gateway, "OpenAI"))
+
+    assert "out of credits" in error.message
+    assert not error.retryable
+
+
+KEY_ECHOES = {
+    "400 detail": Answer.error(
+        400, {"error": {"message": f"Malformed header for key {API_KEY}", "param": None}}
+    ),
+    "404 detail": Answer.error(404, {"error": {"message": f"No model for key {API_KEY}"}}),
+    "mid-stream error": Answer(
+        body=f'data: {{"error": {{"message": "key {API_KEY} suspended"}}}}\n\n'.encode()
+    ),
+}
+
+
+@pytest.mark.parametrize("answer", KEY_ECHOES.values(), ids=KEY_ECHOES.keys())
+async def test_a_key_echoed_by_the_gateway_never_reaches_the_person(gateway, caplog, answer):
+    gateway.will_answer(answer)
+    caplog.set_level(logging.DEBUG)
+
+    error = (await collect(stream_chat(endpoint_at(gateway), REQUEST))).error
+
+    assert error is not None
+    assert "[redacted]" in error.message
+    for shown in (error.message, str(error), repr(error), caplog.text):
+        assert API_KEY not in shown
+
+
+async def test_the_simulator_echoes_the_key_and_the_client_hides_it(simulator, caplog):
+    caplog.set_level(logging.DEBUG)
+    request = ChatRequest(model="o4-mini", messages=(ChatMessage("user", "Hi #fault:401"),))
+
+    error = await failure(endpoint_at(simulator), request)
+
+    assert API_KEY in simulator.received[-1].headers["authorization"]
+    assert API_KEY not in error.message + repr(error) + caplog.text
+
+
+async def test_listing_models_reports_the_same_errors():
+    endpoint = Endpoint("AIgateway", f"http://127.0.0.1:{free_port()}/v1", API_KEY)
+
+    with pytest.raises(ProviderError) as raised:
+        await list_models(endpoint)
+
+    assert raised.value.message == "Could not connect to AIgateway: the connection was refused."
+
+
+@pytest.fixture(scope="module")
+def untrusted_certificate(tmp_path_factory):
+    """A self-signed certificate for 127.0.0.1, which no client trusts."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    folder = tmp_path_factory.mktemp("tls")
+    (folder / "cert.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    (folder / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return folder / "cert.pem", folder / "key.pem"
+
+
+@pytest.fixture
+async def self_signed_server(untrusted_certificate):
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(*untrusted_certificate)
+
+    async def hang_up(reader, writer):
+        writer.close()
+
+    server = await asyncio.start_server(hang_up, "127.0.0.1", 0, ssl=context)
+    yield f"https://127.0.0.1:{server.sockets[0].getsockname()[1]}/v1"
+    server.close()
+    await server.wait_closed()
+
+
+CONNECTION_FAILURES = {
+    "refused": (
+        lambda ctx: f"http://127.0.0.1:{free_port()}/v1",
+        "Could not connect to Gateway: the connection was refused.",
+        True,
+    ),
+    "DNS": (
+        lambda ctx: "http://gateway.invalid/v1",
+        "Could not connect to Gateway: the host name could not be resolved.",
+        None,  # a resolver hiccup (EAI_AGAIN) is retryable, an unknown name is not
+    ),
+    "TLS certificate": (
+        lambda ctx: ctx["self_signed"],
+        "Could not connect to Gateway: its TLS certificate could not be verified.",
+        False,
+    ),
+    "not an http URL": (
+        lambda ctx: "ftp://gateway.example/v1",
+        "The base URL configured for Gateway is not a valid http(s) address.",
+        False,
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("base_url", "message", "retryable"),
+    CONNECTION_FAILURES.values(),
+    ids=CONNECTION_FAILURES.keys(),
+)
+async def test_a_connection_failure_says_what_failed(
+    self_signed_server, base_url, message, retryable
+):
+    urls = {"self_signed": self_signed_server}
+    endpoint = Endpoint("Gateway", base_url(urls), API_KEY)
+
+    error = await failure(endpoint)
+
+    assert error.message == message
+    if retryable is not None:
+        assert error.retryable is retryable
+
+
+async def test_the_overall_deadline_cuts_off_a_slow_answer(simulator):
+    request = ChatRequest(model="o4-mini", messages=(ChatMessage("user", "Hi #fault:stall"),))
+    endpoint = endpoint_at(simulator, "Gateway", read=30, deadline=0.5)
+
+    transcript = await collect(stream_chat(endpoint, request, retry=NO_RETRY))
+
+    assert transcript.error.message == (
+        "Gateway took longer than 0.5 s in total, so the answer was cut off."
+    )
+    assert not transcript.error.retryable
+    assert transcript.answer, "what arrived before the deadline is kept"
