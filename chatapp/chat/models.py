@@ -10,6 +10,7 @@ from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils.functional import cached_property
 
 from .images import image_tokens
 
@@ -202,9 +203,27 @@ class Message(models.Model):
         return self.status == Status.STREAMING
 
 
-def private_storage() -> FileSystemStorage:
-    """Image files live outside MEDIA_URL: no web server can hand them out, only our view."""
-    return FileSystemStorage(location=Path(settings.MEDIA_ROOT) / "private", base_url=None)
+class PrivateStorage(FileSystemStorage):
+    """MEDIA_ROOT/private, with no URL at all: only our permission-checking view serves it.
+
+    Both properties are read from settings when first used (and again when a
+    test changes MEDIA_ROOT), as Django's own storage does.
+    """
+
+    @cached_property
+    def base_location(self) -> str:
+        return str(Path(settings.MEDIA_ROOT) / "private")
+
+    @cached_property
+    def base_url(self) -> None:
+        return None
+
+
+_PRIVATE_STORAGE = PrivateStorage()
+
+
+def private_storage() -> PrivateStorage:
+    return _PRIVATE_STORAGE
 
 
 def _blob_name(_instance, _filename: str) -> str:
