@@ -8,7 +8,7 @@ import socket
 import ssl
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, aclosing
 from dataclasses import dataclass
 
 import httpx
@@ -95,10 +95,6 @@ class Endpoint:
                     setattr(error, name, value.replace(self.api_key, "[redacted]"))
         return error
 
-    def httpx_timeout(self) -> httpx.Timeout:
-        connect = self.timeouts.connect
-        return httpx.Timeout(self.timeouts.read, connect=connect, pool=connect)
-
 
 async def stream_chat(
     endpoint: Endpoint,
@@ -147,7 +143,9 @@ async def _attempt(endpoint: Endpoint, body: dict, deadline: float) -> AsyncIter
     """One HTTP request; every failure comes out as a ProviderError."""
     parser = ChunkParser()
     generated_chars = reasoning_chars = 0
-    async with httpx.AsyncClient(timeout=endpoint.httpx_timeout()) as client:
+    timeouts = endpoint.timeouts
+    timeout = httpx.Timeout(timeouts.read, connect=timeouts.connect, pool=timeouts.connect)
+    async with httpx.AsyncClient(timeout=timeout) as client:
         try:
             async with AsyncExitStack() as stack:
                 # The deadline only wraps our own awaits: a timeout around the
@@ -166,13 +164,12 @@ async def _attempt(endpoint: Endpoint, body: dict, deadline: float) -> AsyncIter
                         raise error_from_response(
                             response.status_code, raw, dict(response.headers), endpoint.name
                         )
-                chunks = _chunks(response, endpoint.name)
-                complete = False
+                source = _ChunkSource(response, endpoint.name)
+                chunks = await stack.enter_async_context(aclosing(source.chunks()))
                 while True:
                     async with asyncio.timeout_at(deadline):
                         chunk = await anext(chunks, None)
-                    if chunk is None or chunk is DONE:
-                        complete = chunk is DONE
+                    if chunk is None:
                         break
                     if isinstance(chunk.get("error"), dict | str):
                         raise error_from_stream_event(chunk, endpoint.name)
@@ -185,7 +182,8 @@ async def _attempt(endpoint: Endpoint, body: dict, deadline: float) -> AsyncIter
             raise _transport_error(error, endpoint) from None
     # Without [DONE] the answer is whole only if the gateway said how it ended;
     # otherwise the connection was cut and the caller must not take it as done.
-    if not complete and parser.finish_reason is None:
+    # Retryable, which only matters if nothing arrived: then a retry replays nothing.
+    if not source.done and parser.finish_reason is None:
         raise ProviderError(
             message=f"The connection to {endpoint.name} ended before the answer was complete.",
             code="incomplete_stream",
@@ -202,26 +200,28 @@ async def _attempt(endpoint: Endpoint, body: dict, deadline: float) -> AsyncIter
     yield Finished(parser.finish_reason or "stop")
 
 
-DONE = object()
+class _ChunkSource:
+    """Decoded chunks of one response; ``done`` says whether the gateway sent [DONE]."""
 
+    def __init__(self, response: httpx.Response, provider: str) -> None:
+        self.response = response
+        self.provider = provider
+        self.done = False
 
-async def _chunks(response: httpx.Response, provider: str) -> AsyncIterator[dict | object]:
-    """Decoded chunks of a stream, then DONE if the gateway said so.
-
-    A gateway that ignores ``stream: true`` answers with one JSON completion;
-    it is read as a single chunk so the answer still arrives.
-    """
-    content_type = response.headers.get("content-type", "")
-    if "json" in content_type and "event-stream" not in content_type:
-        yield _decode_chunk(await response.aread(), provider)
-        yield DONE
-        return
-    async for sse in EventSource(response).aiter_sse():
-        if sse.data == "[DONE]":
-            yield DONE
+    async def chunks(self) -> AsyncIterator[dict]:
+        content_type = self.response.headers.get("content-type", "")
+        if "json" in content_type and "event-stream" not in content_type:
+            # A gateway that ignores ``stream: true`` answers with one whole
+            # completion; read as a single chunk, the answer still arrives.
+            yield _decode_chunk(await self.response.aread(), self.provider)
+            self.done = True
             return
-        if sse.data:
-            yield _decode_chunk(sse.data, provider)
+        async for sse in EventSource(self.response).aiter_sse():
+            if sse.data == "[DONE]":
+                self.done = True
+                return
+            if sse.data:
+                yield _decode_chunk(sse.data, self.provider)
 
 
 def _generated_chars(event: StreamEvent) -> int:
