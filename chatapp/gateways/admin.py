@@ -25,7 +25,17 @@ class ModelOfferingInline(admin.TabularInline):
 class ProviderAdmin(admin.ModelAdmin):
     list_display = ("name", "base_url", "key_status", "enabled", "priority")
     list_editable = ("enabled", "priority")
-    fields = ("name", "preset", "base_url", "api_key_env", "key_status", "enabled", "priority")
+    fields = (
+        "name",
+        "preset",
+        "base_url",
+        "api_key_env",
+        "key_status",
+        "enabled",
+        "priority",
+        "read_timeout",
+        "deadline",
+    )
     readonly_fields = ("key_status",)
     inlines = [ModelOfferingInline]
     actions = ["list_gateway_models"]

@@ -2,13 +2,15 @@ import os
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 
-from chatapp.providers import Endpoint, ModelFamily, family_for
+from chatapp.providers import Endpoint, ModelFamily, Timeouts, family_for
 from chatapp.providers.catalog import FAMILIES, Prices
 
 from .presets import PRESETS
 
+DEFAULT_TIMEOUTS = Timeouts()
 FAMILY_CHOICES = [("", "Detect from the model id")] + [
     (name, family.display_name) for name, family in FAMILIES.items()
 ]
@@ -35,6 +37,19 @@ class Provider(models.Model):
     enabled = models.BooleanField(default=True)
     priority = models.PositiveSmallIntegerField(
         default=100, help_text="Lower answers first; the next one takes over when it fails."
+    )
+    read_timeout = models.FloatField(
+        "Silence limit (seconds)",
+        default=DEFAULT_TIMEOUTS.read,
+        validators=[MinValueValidator(1)],
+        help_text="How long the model may send nothing before the answer is given up. "
+        "Reasoning models can think silently for minutes.",
+    )
+    deadline = models.FloatField(
+        "Answer time limit (seconds)",
+        default=DEFAULT_TIMEOUTS.deadline,
+        validators=[MinValueValidator(10)],
+        help_text="The longest a whole answer may take, retries included.",
     )
 
     class Meta:
@@ -70,7 +85,12 @@ class Provider(models.Model):
         return f"set (…{key[-4:]})" if len(key) >= 12 else "set"
 
     def endpoint(self) -> Endpoint:
-        return Endpoint(name=self.name, base_url=self.base_url, api_key=self.api_key)
+        return Endpoint(
+            name=self.name,
+            base_url=self.base_url,
+            api_key=self.api_key,
+            timeouts=Timeouts(read=self.read_timeout, deadline=self.deadline),
+        )
 
 
 class ModelOffering(models.Model):
