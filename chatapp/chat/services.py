@@ -100,7 +100,15 @@ def create_conversation(user) -> Conversation:
     return Conversation.objects.create(owner=user, model=model_choices()[0].key)
 
 
-def _start_turn(conversation: Conversation, payload: dict) -> tuple[Message, Message, ModelChoice]:
+@dataclass(frozen=True)
+class Turn:
+    question: Message
+    reply: Message
+    choice: ModelChoice
+    context_tokens: int
+
+
+def _start_turn(conversation: Conversation, payload: dict) -> Turn:
     send = parse_send(payload, conversation)
     with transaction.atomic():
         locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
@@ -129,9 +137,13 @@ def _start_turn(conversation: Conversation, payload: dict) -> tuple[Message, Mes
             reasoning_effort=send.reasoning_effort if send.choice.takes_effort else "",
         )
     conversation.refresh_from_db()
-    # Rendered in async code next: load the thumbnails' data now.
-    user_message = Message.objects.prefetch_related("attachments__blob").get(pk=user_message.pk)
-    return user_message, reply, send.choice
+    # Rendered in async code next: load the thumbnails' data and the context size now.
+    return Turn(
+        question=Message.objects.prefetch_related("attachments__blob").get(pk=user_message.pk),
+        reply=reply,
+        choice=send.choice,
+        context_tokens=conversation.context_estimate(send.choice.family),
+    )
 
 
 def _title_from(text: str) -> str:
@@ -141,16 +153,21 @@ def _title_from(text: str) -> str:
 
 async def send_message(conversation: Conversation, payload: dict) -> Message:
     """Save the user's message and an empty reply, tell every viewer, start generating."""
-    user_message, reply, choice = await sync_to_async(_start_turn)(conversation, payload)
+    turn = await sync_to_async(_start_turn)(conversation, payload)
     html = render_to_string(
         "chat/conversation.html#new_turn",
-        {"chat_messages": [user_message, reply], "conversation": conversation},
+        {
+            "chat_messages": [turn.question, turn.reply],
+            "conversation": conversation,
+            "context_tokens": turn.context_tokens,
+            "selected_model": turn.choice,
+        },
     )
     await get_channel_layer().group_send(
         conversation.group_name, {"type": "chat.html", "html": html}
     )
-    await generation.launch(conversation, reply, choice.routes)
-    return reply
+    await generation.launch(conversation, turn.reply, turn.choice.routes)
+    return turn.reply
 
 
 async def stop_generation(conversation: Conversation) -> bool:
