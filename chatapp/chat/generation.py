@@ -18,13 +18,17 @@ from django.utils import timezone
 
 from chatapp.gateways.registry import Route
 from chatapp.providers import (
+    DEFAULT_RETRY,
+    NO_RETRY,
     ChatMessage,
     ChatRequest,
     Finished,
     ImagePart,
     ProviderError,
     ReasoningDelta,
+    RetryPolicy,
     TextDelta,
+    ToolCallAssembler,
     ToolCallDelta,
     Usage,
     stream_chat,
@@ -46,13 +50,6 @@ CUT_OFF_NOTE = (
 
 
 @dataclass
-class ToolCall:
-    id: str | None = None
-    name: str = ""
-    arguments: str = ""
-
-
-@dataclass
 class Generation:
     conversation: Conversation
     message: Message
@@ -60,7 +57,7 @@ class Generation:
     routes: tuple[Route, ...]
     reasoning: str = ""
     text: str = ""
-    tool_calls: dict[int, ToolCall] = field(default_factory=dict)
+    tool_calls: ToolCallAssembler = field(default_factory=ToolCallAssembler)
     stop_requested: bool = False
     task: asyncio.Task | None = None
     reasoning_seconds: float | None = None
@@ -121,8 +118,10 @@ class Generation:
     async def _stream_with_failover(self) -> None:
         for attempt, route in enumerate(self.routes, start=1):
             self.route = route
+            # With another gateway to hand over to, fail over at once instead of retrying.
+            retry = NO_RETRY if attempt < len(self.routes) else DEFAULT_RETRY
             try:
-                await self._stream_from(route)
+                await self._stream_from(route, retry)
                 return
             except ProviderError as problem:
                 # Hand over to the next gateway only while nothing has been shown:
@@ -135,9 +134,9 @@ class Generation:
                     extra={"provider": route.endpoint.name, "code": problem.code},
                 )
 
-    async def _stream_from(self, route: Route) -> None:
+    async def _stream_from(self, route: Route, retry: RetryPolicy) -> None:
         request = replace(self.request, model=route.model_id)
-        async for event in stream_chat(route.endpoint, request, route.family):
+        async for event in stream_chat(route.endpoint, request, route.family, retry=retry):
             match event:
                 case ReasoningDelta(text=text):
                     self._mark_first_token()
@@ -149,7 +148,7 @@ class Generation:
                         self._announce_thought = True
                     self.text += text
                 case ToolCallDelta():
-                    self._add_tool_call(event)
+                    self.tool_calls.add(event)
                 case Usage():
                     self.usage = event
                 case Finished(reason=reason):
@@ -160,12 +159,6 @@ class Generation:
     def _mark_first_token(self) -> None:
         if self.first_token_at is None:
             self.first_token_at = self.loop.time()
-
-    def _add_tool_call(self, delta: ToolCallDelta) -> None:
-        call = self.tool_calls.setdefault(delta.index, ToolCall())
-        call.id = call.id or delta.id
-        call.name += delta.name or ""
-        call.arguments += delta.arguments
 
     async def _maybe_flush(self) -> None:
         """Send at most one delta per window: the first at once, the rest batched."""
@@ -272,7 +265,7 @@ class Generation:
         message.reasoning_seconds = self.reasoning_seconds
         message.tool_calls = [
             {"id": call.id, "name": call.name, "arguments": call.arguments}
-            for _, call in sorted(self.tool_calls.items())
+            for call in self.tool_calls.calls
         ]
         message.finished_at = timezone.now()
         message.generation_channel = ""
