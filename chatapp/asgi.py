@@ -11,13 +11,16 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 
 from chatapp.chat.recovery import RecoveryOnStart  # noqa: E402
 from chatapp.chat.routing import websocket_urlpatterns  # noqa: E402
+from chatapp.observability import WebsocketRequestId  # noqa: E402
 
+# Websockets: the Origin header must name one of ALLOWED_HOSTS (a page on
+# another site cannot open a socket with our cookies), then the session's user.
 application = RecoveryOnStart(
     ProtocolTypeRouter(
         {
             "http": django_asgi_app,
-            "websocket": AllowedHostsOriginValidator(
-                AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            "websocket": WebsocketRequestId(
+                AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
             ),
         }
     )

@@ -5,11 +5,13 @@ simulator; production sets DEBUG=0, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL
 and REDIS_URL (see README for the full list).
 """
 
+import importlib.util
 import os
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -25,6 +27,16 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from None
+
+
 DEBUG = env_bool("DEBUG", True)
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
@@ -33,7 +45,15 @@ if not SECRET_KEY:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
     SECRET_KEY = "django-insecure-development-only-key-do-not-use-in-production"  # noqa: S105
 
+# Host names only ("chat.example.com", ".example.com" for every subdomain):
+# HTTP requests and websocket origins are both checked against this list.
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
+for _host in ALLOWED_HOSTS:
+    if "://" in _host or "/" in _host:
+        raise ImproperlyConfigured(
+            f"ALLOWED_HOSTS takes host names, not URLs: {_host!r}. "
+            "Put full origins (https://...) in CSRF_TRUSTED_ORIGINS."
+        )
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
@@ -54,7 +74,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every log line of a request carries its id; health probes are
+    # answered before host checks, redirects, sessions and login.
+    "chatapp.observability.RequestIdMiddleware",
+    "chatapp.observability.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -79,6 +104,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.csp",
             ],
         },
     },
@@ -112,6 +138,24 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# Login throttling and send rate limits count in the cache: shared through
+# Redis when there is more than one process, per process otherwise.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "chatapp"),
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "chatapp",
+        }
+    }
+
 AUTH_USER_MODEL = "accounts.User"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -131,14 +175,52 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
+# Uploaded images: private files, never served by URL (views stream them to
+# their owners). MEDIA_STORAGE=s3 keeps them in an S3-compatible bucket through
+# django-storages (pip install django-storages[s3]), for more than one host.
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
+MEDIA_STORAGE = os.environ.get("MEDIA_STORAGE", "filesystem").strip().lower()
+if MEDIA_STORAGE == "filesystem":
+    _media_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+elif MEDIA_STORAGE == "s3":
+    if importlib.util.find_spec("storages") is None:
+        raise ImproperlyConfigured(
+            "MEDIA_STORAGE=s3 needs django-storages: pip install 'django-storages[s3]'."
+        )
+    if not os.environ.get("MEDIA_S3_BUCKET"):
+        raise ImproperlyConfigured("MEDIA_STORAGE=s3 needs MEDIA_S3_BUCKET.")
+    # Credentials come the usual boto3 way (AWS_ACCESS_KEY_ID and
+    # AWS_SECRET_ACCESS_KEY, or an instance role), never from here.
+    _media_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": os.environ["MEDIA_S3_BUCKET"],
+            "endpoint_url": os.environ.get("MEDIA_S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("MEDIA_S3_REGION") or None,
+            "location": os.environ.get("MEDIA_S3_PREFIX", "media"),
+            "default_acl": "private",
+            "querystring_auth": True,
+            "querystring_expire": 300,
+            "file_overwrite": False,
+        },
+    }
+else:
+    raise ImproperlyConfigured(
+        f"MEDIA_STORAGE must be 'filesystem' or 's3', not {MEDIA_STORAGE!r}."
+    )
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _media_storage,
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
+# Images arrive over HTTP uploads, not the websocket (daphne caps client
+# frames at 1 MiB).
+CHAT_MAX_IMAGES_PER_MESSAGE = env_int("CHAT_MAX_IMAGES_PER_MESSAGE", 4)
+CHAT_MAX_IMAGE_BYTES = env_int("CHAT_MAX_IMAGE_BYTES", 20 * 1024 * 1024)
+CHAT_MAX_IMAGE_PIXELS = env_int("CHAT_MAX_IMAGE_PIXELS", 50_000_000)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -158,10 +240,92 @@ CHAT_RECOVERY = env_bool("CHAT_RECOVERY", True)
 # Simulator pacing: seconds between streamed chunks (tests make it fast).
 SIMULATOR_CHUNK_DELAY = float(os.environ.get("SIMULATOR_CHUNK_DELAY", "0.03"))
 
+# Abuse limits (0 turns one off). Failed logins count per username and client
+# address; after LOGIN_FAILURES_ALLOWED failures that pair waits
+# LOGIN_LOCKOUT_SECONDS. Sends count per member over a sliding minute.
+LOGIN_FAILURES_ALLOWED = env_int("LOGIN_FAILURES_ALLOWED", 5)
+LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900)
+CHAT_SENDS_PER_MINUTE = env_int("CHAT_SENDS_PER_MINUTE", 20)
+
+# Transport security. Production sits behind a reverse proxy that terminates
+# TLS and says so in X-Forwarded-Proto (BEHIND_TLS_PROXY=1); everything is
+# HTTPS-only then. The defaults follow DEBUG: off in development, on otherwise.
+if env_bool("BEHIND_TLS_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# Probes talk plain HTTP to the process itself (they are answered before
+# this applies anyway; listed so that stays true if the middleware moves).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+
+def _websocket_sources(hosts: list[str], tls: bool) -> list[str]:
+    """Explicit ws(s):// sources for our own hosts.
+
+    CSP3 lets 'self' match ws:/wss: on the same host and port, but browsers
+    before Chrome 71 and Safari 16 did not; naming the hosts costs nothing.
+    """
+    schemes = ["wss"] if tls else ["ws", "wss"]
+    sources = []
+    for host in hosts:
+        if host == "*" or not host:
+            continue
+        names = [f"*{host}", host[1:]] if host.startswith(".") else [host]
+        sources += [f"{scheme}://{name}" for name in names for scheme in schemes]
+    return sources
+
+
+# Content-Security-Policy (Django's own). Scripts only from our origin and with
+# the per-response nonce ({{ csp_nonce }}; django-htmx's {% htmx_script %}
+# adds it); no inline script, no eval (htmx's allowEval is off), no inline
+# styles (htmx's indicator styles are off).
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:", "blob:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF, *_websocket_sources(ALLOWED_HOSTS, SECURE_SSL_REDIRECT)],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+
+# Logs: JSON lines in production (one object per line, with the request id,
+# and a completion's provider, model, status, seconds and tokens), readable
+# text in development. API keys and bearer tokens are masked either way.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text" if DEBUG else "json").strip().lower()
+if LOG_FORMAT not in {"json", "text"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be 'json' or 'text', not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "request_id": {"()": "chatapp.observability.RequestIdFilter"},
+        "redact": {"()": "chatapp.observability.RedactSecretsFilter"},
+    },
+    "formatters": {
+        "text": {
+            "()": "chatapp.observability.TextFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
+        },
+        "json": {"()": "chatapp.observability.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id", "redact"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }

@@ -8,8 +8,10 @@ class FirstRunMiddleware:
     """Until the first account exists, send every page to the set-up page.
 
     A fresh install has nobody who could log in, so the only useful page is
-    the one that creates the administrator.
+    the one that creates the administrator. Health probes are never redirected.
     """
+
+    EXEMPT_PREFIXES = ("/static/", "/setup/", "/healthz", "/readyz")
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -17,7 +19,7 @@ class FirstRunMiddleware:
     def __call__(self, request):
         if (
             not request.user.is_authenticated
-            and not request.path.startswith(("/static/", "/setup/"))
+            and not request.path.startswith(self.EXEMPT_PREFIXES)
             and not User.objects.exists()
         ):
             return redirect(reverse("first_run_setup"))

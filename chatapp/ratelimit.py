@@ -1,0 +1,151 @@
+"""Abuse limits counted in Django's cache: Redis when REDIS_URL is set (shared by
+every process), process memory otherwise.
+
+Sends: ``await allow_send(user_id)`` before a message is accepted. At most
+``CHAT_SENDS_PER_MINUTE`` sends per member over a sliding minute (a weighted
+pair of fixed one-minute windows); a refused send does not count.
+
+Logins: ``login_locked_for(username, address)`` before checking a password,
+``record_login_failure`` after a wrong one, ``clear_login_failures`` after a
+right one. ``LOGIN_FAILURES_ALLOWED`` failures for one username from one
+address lock that pair out for ``LOGIN_LOCKOUT_SECONDS``.
+
+A cache that does not answer lets the request through (and logs it): these
+limits protect the service, they must not take it down.
+"""
+
+import contextlib
+import hashlib
+import logging
+import math
+import time
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.cache import cache
+
+logger = logging.getLogger(__name__)
+
+SEND_WINDOW_SECONDS = 60
+
+
+def _send_counts(user_id: int, now: float) -> tuple[int, int, float]:
+    """Count this send; return (this window's count, the previous window's, elapsed)."""
+    window = int(now // SEND_WINDOW_SECONDS)
+    elapsed = now - window * SEND_WINDOW_SECONDS
+    current_key = f"ratelimit:send:{user_id}:{window}"
+    previous_key = f"ratelimit:send:{user_id}:{window - 1}"
+    cache.add(current_key, 0, timeout=2 * SEND_WINDOW_SECONDS + 5)
+    try:
+        current = cache.incr(current_key)
+    except ValueError:  # expired between add and incr
+        cache.set(current_key, 1, timeout=2 * SEND_WINDOW_SECONDS + 5)
+        current = 1
+    previous = cache.get(previous_key) or 0
+    return current, previous, elapsed
+
+
+def _uncount_send(user_id: int, now: float) -> None:
+    key = f"ratelimit:send:{user_id}:{int(now // SEND_WINDOW_SECONDS)}"
+    with contextlib.suppress(ValueError):  # expired meanwhile: nothing to take back
+        cache.decr(key)
+
+
+def _send_retry_after(limit: int, current: int, previous: int, elapsed: float) -> float:
+    """Seconds until one more send fits, ``current`` not counting the refused one."""
+    window = SEND_WINDOW_SECONDS
+    to_rollover = window - elapsed
+    # Still in this window, as the previous window's weight fades.
+    if current + 1 <= limit and previous > 0:
+        wait = window * (1 - (limit - current - 1) / previous) - elapsed
+        if wait < to_rollover:
+            return max(wait, 0.0)
+    # After the rollover this window's sends become the fading previous ones.
+    wait = window * (1 - (limit - 1) / current) if current > limit - 1 else 0.0
+    return to_rollover + max(wait, 0.0)
+
+
+async def allow_send(user_id: int, *, now: float | None = None) -> tuple[bool, float]:
+    """Count a send by ``user_id``: ``(True, 0.0)``, or ``(False, seconds to wait)``.
+
+    Call it once per send attempt, before anything is saved; a refused
+    attempt is not counted. ``now`` (epoch seconds) is for tests.
+    """
+    limit = settings.CHAT_SENDS_PER_MINUTE
+    if limit <= 0:
+        return True, 0.0
+    now = time.time() if now is None else now
+    try:
+        current, previous, elapsed = await sync_to_async(_send_counts, thread_sensitive=False)(
+            user_id, now
+        )
+    except Exception:  # the cache is down: let the send through
+        logger.warning("send rate limit not checked: cache unavailable", exc_info=True)
+        return True, 0.0
+    estimate = previous * (1 - elapsed / SEND_WINDOW_SECONDS) + current
+    if estimate <= limit:
+        return True, 0.0
+    try:
+        await sync_to_async(_uncount_send, thread_sensitive=False)(user_id, now)
+    except Exception:
+        logger.warning("refused send not uncounted: cache unavailable", exc_info=True)
+    retry_after = _send_retry_after(limit, current - 1, previous, elapsed)
+    # Rounded up to a tenth so that waiting exactly that long is enough.
+    return False, math.ceil(retry_after * 10) / 10 + 0.1
+
+
+# ---------------------------------------------------------------------------
+# Logins
+
+
+def _login_keys(username: str, address: str) -> tuple[str, str]:
+    digest = hashlib.sha256(f"{username.strip().casefold()}\0{address}".encode()).hexdigest()
+    return f"ratelimit:login:failures:{digest}", f"ratelimit:login:locked:{digest}"
+
+
+def login_locked_for(username: str, address: str, *, now: float | None = None) -> float:
+    """Seconds this username/address pair must still wait; 0.0 if it may try."""
+    if settings.LOGIN_FAILURES_ALLOWED <= 0:
+        return 0.0
+    now = time.time() if now is None else now
+    _, locked_key = _login_keys(username, address)
+    try:
+        until = cache.get(locked_key)
+    except Exception:
+        logger.warning("login throttle not checked: cache unavailable", exc_info=True)
+        return 0.0
+    return max(until - now, 0.0) if until else 0.0
+
+
+def record_login_failure(username: str, address: str, *, now: float | None = None) -> float:
+    """Count a failed login; return the lockout it caused (0.0 if none yet)."""
+    allowed = settings.LOGIN_FAILURES_ALLOWED
+    if allowed <= 0:
+        return 0.0
+    now = time.time() if now is None else now
+    lockout = settings.LOGIN_LOCKOUT_SECONDS
+    failures_key, locked_key = _login_keys(username, address)
+    try:
+        cache.add(failures_key, 0, timeout=lockout)
+        try:
+            failures = cache.incr(failures_key)
+        except ValueError:
+            cache.set(failures_key, 1, timeout=lockout)
+            failures = 1
+        if failures < allowed:
+            return 0.0
+        cache.set(locked_key, now + lockout, timeout=lockout)
+        cache.delete(failures_key)
+    except Exception:
+        logger.warning("failed login not counted: cache unavailable", exc_info=True)
+        return 0.0
+    logger.warning("login locked out after %d failures", failures, extra={"address": address})
+    return float(lockout)
+
+
+def clear_login_failures(username: str, address: str) -> None:
+    failures_key, _ = _login_keys(username, address)
+    try:
+        cache.delete(failures_key)
+    except Exception:
+        logger.warning("login failures not cleared: cache unavailable", exc_info=True)
