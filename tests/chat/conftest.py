@@ -1,0 +1,83 @@
+"""Fixtures for chat tests: the simulator as the gateway, logged-in sessions, live sockets."""
+
+import asyncio
+import contextlib
+
+import pytest
+from channels.layers import channel_layers
+from django.test import Client
+
+from chatapp.chat.models import Conversation
+
+from .live import ORIGIN, finish_generations, open_socket
+
+MODELS = ["o4-mini", "o3-mini", "o1-mini"]
+
+
+@pytest.fixture(autouse=True)
+def simulated_gateway(settings):
+    """The built-in simulator answers, whatever the developer's environment says."""
+    settings.OPENAI_API_KEY = ""
+    settings.OPENAI_BASE_URL = ""
+    settings.OPENAI_MODELS = list(MODELS)
+    # Logging in is not what these tests measure: a fast hasher keeps them quick.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def session_key(user) -> str:
+    """A real session for ``user``, as the browser's ``sessionid`` cookie carries it."""
+    client = Client()
+    client.force_login(user)
+    return client.cookies["sessionid"].value
+
+
+@pytest.fixture
+def alice_session(alice) -> str:
+    return session_key(alice)
+
+
+@pytest.fixture
+def bob_session(bob) -> str:
+    return session_key(bob)
+
+
+@pytest.fixture
+def alice_conversation(alice) -> Conversation:
+    return Conversation.objects.create(owner=alice, model="o4-mini")
+
+
+@pytest.fixture
+def bob_conversation(bob) -> Conversation:
+    return Conversation.objects.create(owner=bob, model="o4-mini")
+
+
+@pytest.fixture
+async def fresh_channel_layer():
+    """A channel layer made in this test's event loop (Redis layers hold loop-bound locks)."""
+    channel_layers.backends.clear()
+    yield
+    for layer in list(channel_layers.backends.values()):
+        if hasattr(layer, "close_pools"):
+            await layer.close_pools()
+    channel_layers.backends.clear()
+
+
+@pytest.fixture
+async def sockets(fresh_channel_layer):
+    """Open websockets through the real ASGI stack; all closed, all generations ended, after."""
+    opened = []
+
+    async def connect(public_id, session=None, origin=ORIGIN):
+        socket = await open_socket(public_id, session, origin)
+        opened.append(socket)
+        return socket
+
+    yield connect
+    try:
+        await finish_generations()
+    finally:
+        for socket in opened:
+            if socket.connected:
+                # A consumer that crashed re-raises here; the test has reported it already.
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await socket.communicator.disconnect()

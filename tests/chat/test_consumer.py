@@ -1,0 +1,398 @@
+"""The conversation websocket on the real ASGI stack (origin check, session auth, routing).
+
+Replies come from the built-in simulator over real HTTP; generation runs as a
+task in the test's event loop, exactly as under daphne.
+"""
+
+import uuid
+
+import pytest
+from django.test import AsyncClient
+
+from chatapp.chat.models import Conversation, Message, Status
+from chatapp.providers.simulator import compose_reply
+from chatapp.usage.models import UsageRecord
+from tests.conftest import wait_for
+
+from .dom import all_by_role, by_role, parse
+from .live import deltas, final_article, message_pk, streamed, turn_articles
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+QUESTION = "Compare quicksort and mergesort"
+
+
+async def messages_of(conversation) -> list[Message]:
+    return [m async for m in Message.objects.filter(conversation=conversation).order_by("pk")]
+
+
+async def counts() -> tuple[int, int, int]:
+    return (
+        await Conversation.objects.acount(),
+        await Message.objects.acount(),
+        await UsageRecord.objects.acount(),
+    )
+
+
+async def test_a_send_streams_reasoning_then_answer_and_is_saved(
+    sockets, alice_session, alice_conversation
+):
+    socket = await sockets(alice_conversation.public_id, alice_session)
+    assert socket.connected
+
+    await socket.send(message=QUESTION, model="o4-mini", reasoning_effort="low")
+    final = await socket.receive_final("complete")
+    frames = socket.frames
+
+    # The user's message and an empty streaming reply appear at once.
+    turn_at = next(i for i, f in enumerate(frames) if turn_articles(f))
+    user, reply = turn_articles(frames[turn_at])
+    assert user.get("data-status") == "complete"
+    assert user.find(class_="user-text").visible_text == QUESTION
+    assert reply.get("data-status") == "streaming"
+    assert reply.find("details").has("open")
+    assert reply.find("summary").visible_text.startswith("Thinking…")
+    reply_id = message_pk(reply)
+    assert final.get("id") == f"message-{reply_id}"
+
+    # The message box is emptied for the next question.
+    reset = next(f for f in frames if 'id="message-input"' in f)
+    assert parse(reset).by_id("message-input").text == ""
+
+    # Reasoning streams first, then the answer; no reasoning after the answer starts.
+    reasoning_at = [i for i, f in enumerate(frames) if deltas(f, reply_id, "reasoning")]
+    answer_at = [i for i, f in enumerate(frames) if deltas(f, reply_id, "answer")]
+    final_at = frames.index(next(f for f in frames if final_article(f, "complete")))
+    assert reasoning_at and answer_at
+    assert turn_at < reasoning_at[0] <= reasoning_at[-1] <= answer_at[0]
+    assert answer_at[-1] < final_at
+    assert len(answer_at) > 1, "the answer should stream in several pieces"
+    assert "Thought for" in "".join(frames[turn_at:final_at])
+
+    # The final swap: rendered markdown, highlighted code, a settled reasoning pane.
+    answer = final.by_id(f"message-{reply_id}-answer")
+    assert "markdown" in answer.get("class").split()
+    assert answer.find_all("table")
+    assert answer.find("pre", class_="highlight").find_all("span", class_="k")
+    assert not final.find("details").has("open")
+    summary = final.find("summary").visible_text
+    assert summary.startswith("Thought for")
+    assert "reasoning tokens" in summary
+
+    saved = await messages_of(alice_conversation)
+    assert [(m.role, m.status) for m in saved] == [("user", "complete"), ("assistant", "complete")]
+    question, answer_message = saved
+    assert question.content == QUESTION
+    assert answer_message.pk == reply_id
+    assert answer_message.content.startswith("Here is a simulated answer")
+    assert "```python" in answer_message.content
+    assert answer_message.reasoning.startswith("The user asks about: " + QUESTION)
+    assert answer_message.reasoning_tokens > 0
+    assert answer_message.reasoning_seconds is not None
+    assert answer_message.reasoning_seconds >= 0
+    assert answer_message.reasoning_effort == "low"
+    assert answer_message.model == "o4-mini"
+    assert answer_message.provider == "Simulator"
+    assert answer_message.finished_at is not None
+    assert "<table>" in answer_message.rendered_html
+
+    # What the socket assembled from deltas is exactly what was saved.
+    assert streamed(frames, reply_id, "answer") == answer_message.content
+    assert streamed(frames, reply_id, "reasoning") == answer_message.reasoning
+
+    record = await UsageRecord.objects.aget(message_id=reply_id)
+    assert record.outcome == "complete"
+    assert record.model == "o4-mini"
+    assert record.reasoning_effort == "low"
+    assert record.prompt_tokens > 0
+    assert record.completion_tokens > record.reasoning_tokens > 0
+    assert record.reasoning_tokens == answer_message.reasoning_tokens
+    assert record.cost > 0
+    assert record.user_id == alice_conversation.owner_id
+
+    conversation = await Conversation.objects.aget(pk=alice_conversation.pk)
+    assert conversation.title == QUESTION
+
+
+@pytest.mark.parametrize(
+    "who",
+    ["anonymous", "other origin", "no origin", "bob's conversation", "no such conversation"],
+)
+async def test_a_socket_that_may_not_see_the_conversation_is_refused(
+    who, sockets, alice_session, bob_conversation, alice_conversation
+):
+    """Refused before anything is sent, whatever the reason, and nothing is created."""
+    before = await counts()
+    public_id, session, origin = {
+        "anonymous": (alice_conversation.public_id, None, b"http://127.0.0.1"),
+        "other origin": (alice_conversation.public_id, alice_session, b"https://evil.example"),
+        "no origin": (alice_conversation.public_id, alice_session, None),
+        "bob's conversation": (bob_conversation.public_id, alice_session, b"http://127.0.0.1"),
+        "no such conversation": (uuid.uuid4(), alice_session, b"http://127.0.0.1"),
+    }[who]
+    socket = await sockets(public_id, session, origin)
+    assert not socket.connected
+    assert await socket.nothing_more()
+    assert await counts() == before
+
+
+async def test_someone_elses_conversation_looks_like_a_missing_one(
+    sockets, alice_session, bob_conversation
+):
+    """Alice cannot tell whether bob's conversation id exists."""
+    theirs = await sockets(bob_conversation.public_id, alice_session)
+    missing = await sockets(uuid.uuid4(), alice_session)
+    assert not theirs.connected
+    assert not missing.connected
+    assert theirs.close_code == missing.close_code
+
+
+BAD_FRAMES = [
+    ("not JSON", "hello there", "could not be read"),
+    ("a JSON list", '["send", "hello"]', "could not be read"),
+    ("a JSON string", '"hello"', "could not be read"),
+    ("no message", '{"action": "send"}', "Write a message first"),
+    ("an empty message", '{"message": ""}', "Write a message first"),
+    ("a blank message", '{"message": "  \\n\\t "}', "Write a message first"),
+    ("a message that is not text", '{"message": 42}', "Write a message first"),
+    ("an unknown model", '{"message": "hi", "model": "gpt-99"}', "model is not offered"),
+    ("a model that is not text", '{"message": "hi", "model": ["o4-mini"]}', "model is not offered"),
+    ("a bad effort", '{"message": "hi", "reasoning_effort": "max"}', "Low, Medium or High"),
+    ("an effort that is not text", '{"message": "hi", "reasoning_effort": [1]}', "Low, Medium"),
+    ("an unknown action", '{"action": "delete", "message": "hi"}', "Unknown action"),
+    ("stop with nothing running", '{"action": "stop"}', "Nothing is being written"),
+    ("a message too long", '{"message": "' + "x" * 100_001 + '"}', "too long"),
+    ("a huge frame", '{"message": "' + "x" * 300_000 + '"}', "could not be read"),
+]
+
+
+@pytest.mark.parametrize(
+    ("frame", "status"), [case[1:] for case in BAD_FRAMES], ids=[case[0] for case in BAD_FRAMES]
+)
+async def test_a_malformed_frame_gets_a_clear_status_and_changes_nothing(
+    frame, status, sockets, alice_session, alice_conversation
+):
+    socket = await sockets(alice_conversation.public_id, alice_session)
+    before = await counts()
+
+    await socket.send_raw(frame)
+    shown = await socket.receive_status()
+    assert status in shown
+    assert "Traceback" not in shown
+    assert await socket.nothing_more()
+    assert await counts() == before
+
+    # The socket is still listening.
+    await socket.send(action="stop")
+    assert "Nothing is being written" in await socket.receive_status()
+
+
+async def test_after_every_bad_frame_a_proper_send_still_works(
+    sockets, alice_session, alice_conversation
+):
+    socket = await sockets(alice_conversation.public_id, alice_session)
+    for _, frame, status in BAD_FRAMES:
+        await socket.send_raw(frame)
+        assert status in await socket.receive_status()
+    assert await counts() == (1, 0, 0)
+
+    await socket.send(message="Still there?", reasoning_effort="low")
+    final = await socket.receive_final("complete")
+    saved = await messages_of(alice_conversation)
+    assert saved[0].content == "Still there?"
+    assert saved[1].pk == message_pk(final)
+
+
+async def test_a_binary_frame_is_refused_politely(sockets, alice_session, alice_conversation):
+    socket = await sockets(alice_conversation.public_id, alice_session)
+    await socket.send_raw(data=b'{"message": "hi"}')
+    assert "could not be read" in await socket.receive_status()
+    assert await Message.objects.acount() == 0
+
+
+async def test_a_second_send_while_a_reply_streams_is_refused_and_loses_nothing(
+    settings, sockets, alice_session, alice_conversation
+):
+    settings.SIMULATOR_CHUNK_DELAY = 0.01
+    socket = await sockets(alice_conversation.public_id, alice_session)
+    await socket.send(message="First question", reasoning_effort="low")
+    first = await socket.receive_until(turn_articles)
+    reply_id = message_pk(turn_articles(first)[1])
+    await socket.receive_until(lambda f: deltas(f, reply_id, "reasoning"))
+
+    await socket.send(message="Second question")
+    refusal = await socket.receive_until(lambda f: 'id="composer-status"' in f and "<p" in f)
+    assert "still being written" in parse(refusal).by_id("composer-status").visible_text
+    # The refused question stays in the message box: no reset of the composer.
+    assert 'id="message-input"' not in refusal
+
+    final = await socket.receive_final("complete")
+    assert final.get("id") == f"message-{reply_id}"
+    saved = await messages_of(alice_conversation)
+    assert [(m.role, m.status) for m in saved] == [("user", "complete"), ("assistant", "complete")]
+    assert saved[0].content == "First question"
+    assert saved[1].content.startswith("Here is a simulated answer about *First question*")
+    assert await UsageRecord.objects.acount() == 1
+
+
+async def test_o1_mini_answers_without_effort(sockets, alice_session, alice_conversation):
+    socket = await sockets(alice_conversation.public_id, alice_session)
+    await socket.send(
+        message="Prove there are infinitely many primes", model="o1-mini", reasoning_effort="high"
+    )
+    final = await socket.receive_final("complete")
+
+    reply = await Message.objects.aget(pk=message_pk(final))
+    assert reply.status == Status.COMPLETE
+    assert reply.model == "o1-mini"
+    assert reply.reasoning_effort == ""
+    assert reply.error == ""
+    assert "effort" not in final.find("footer").visible_text
+    record = await UsageRecord.objects.aget(message=reply)
+    assert record.reasoning_effort == ""
+    assert record.model == "o1-mini"
+
+
+async def test_stop_keeps_the_partial_answer(settings, sockets, alice_session, alice_conversation):
+    settings.SIMULATOR_CHUNK_DELAY = 0.02
+    socket = await sockets(alice_conversation.public_id, alice_session)
+    await socket.send(message="Write a long essay", reasoning_effort="low")
+    reply_id = message_pk(turn_articles(await socket.receive_until(turn_articles))[1])
+    await socket.receive_until(lambda f: deltas(f, reply_id, "answer"))
+
+    await socket.send(action="stop")
+    final = await socket.receive_final("stopped")
+
+    assert final.get("id") == f"message-{reply_id}"
+    assert "Stopped. The answer so far is kept." in final.visible_text
+    reply = await Message.objects.aget(pk=reply_id)
+    assert reply.status == Status.STOPPED
+    full_answer = "".join(
+        compose_reply(
+            {
+                "messages": [{"role": "user", "content": "Write a long essay"}],
+                "reasoning_effort": "low",
+            }
+        ).answer
+    )
+    assert reply.content.startswith("Here is")
+    assert full_answer.startswith(reply.content)
+    assert len(reply.content) < len(full_answer) / 2, "the stop came long before the end"
+    assert reply.reasoning.startswith("The user asks about: Write a long essay")
+    assert streamed(socket.frames, reply_id, "answer") == reply.content
+    assert final.by_id(f"message-{reply_id}-answer").visible_text.startswith("Here is")
+    record = await UsageRecord.objects.aget(message_id=reply_id)
+    assert record.outcome == "stopped"
+
+    # The conversation is free again.
+    settings.SIMULATOR_CHUNK_DELAY = 0.001
+    await socket.send(message="Shorter, please", reasoning_effort="low")
+    await socket.receive_final("complete")
+
+
+async def test_a_socket_joining_mid_stream_gets_a_snapshot_then_deltas_without_duplicates(
+    settings, sockets, alice_session, alice_conversation
+):
+    settings.SIMULATOR_CHUNK_DELAY = 0.01
+    first = await sockets(alice_conversation.public_id, alice_session)
+    await first.send(message="Explain consensus algorithms", reasoning_effort="low")
+    reply_id = message_pk(turn_articles(await first.receive_until(turn_articles))[1])
+    await first.receive_until(lambda f: deltas(f, reply_id, "answer"))
+
+    second = await sockets(alice_conversation.public_id, alice_session)
+    snapshot_frame = await second.receive()
+    snapshot = parse(snapshot_frame).find("article", id=f"message-{reply_id}")
+    assert snapshot.get("data-status") == "streaming"
+    assert snapshot.get("hx-swap-oob") == "true"
+    answer_so_far = snapshot.by_id(f"message-{reply_id}-answer").text
+    reasoning_so_far = snapshot.by_id(f"message-{reply_id}-reasoning").text
+    assert answer_so_far.startswith("Here is")
+
+    await second.receive_final("complete")
+    await first.receive_final("complete")
+    later = second.frames[1:]
+    reply = await Message.objects.aget(pk=reply_id)
+    assert answer_so_far + streamed(later, reply_id, "answer") == reply.content
+    assert reasoning_so_far + streamed(later, reply_id, "reasoning") == reply.reasoning
+    assert streamed(first.frames, reply_id, "answer") == reply.content
+
+
+async def test_a_socket_opened_after_the_answer_gets_no_snapshot(
+    sockets, alice_session, alice_conversation
+):
+    first = await sockets(alice_conversation.public_id, alice_session)
+    await first.send(message="Quick one", reasoning_effort="low")
+    await first.receive_final("complete")
+    later = await sockets(alice_conversation.public_id, alice_session)
+    assert later.connected
+    assert await later.nothing_more()
+
+
+async def test_every_tab_of_the_conversation_sees_the_stream(
+    sockets, alice_session, alice_conversation
+):
+    tab_a = await sockets(alice_conversation.public_id, alice_session)
+    tab_b = await sockets(alice_conversation.public_id, alice_session)
+    await tab_a.send(message="Hello from tab A", reasoning_effort="low")
+    final_b = await tab_b.receive_final("complete")
+    final_a = await tab_a.receive_final("complete")
+    reply_id = message_pk(final_a)
+    assert message_pk(final_b) == reply_id
+    assert turn_articles(next(f for f in tab_b.frames if turn_articles(f)))
+    content = (await Message.objects.aget(pk=reply_id)).content
+    assert streamed(tab_b.frames, reply_id, "answer") == content
+    # Only the sender's composer is reset.
+    assert not any('id="message-input"' in f for f in tab_b.frames)
+
+
+async def test_closing_the_tab_does_not_stop_the_answer(
+    settings, sockets, alice_session, alice_conversation
+):
+    settings.SIMULATOR_CHUNK_DELAY = 0.005
+    socket = await sockets(alice_conversation.public_id, alice_session)
+    await socket.send(message="Keep going without me", reasoning_effort="low")
+    reply_id = message_pk(turn_articles(await socket.receive_until(turn_articles))[1])
+    await socket.communicator.disconnect()
+    socket.connected = False
+
+    async def finished():
+        reply = await Message.objects.aget(pk=reply_id)
+        return reply.status != Status.STREAMING and reply
+
+    reply = await wait_for(finished, timeout=10)
+    assert reply.status == Status.COMPLETE
+    assert "def answer" in reply.content
+
+
+async def test_reloading_after_streaming_shows_every_message_whole(
+    sockets, alice, alice_session, alice_conversation
+):
+    socket = await sockets(alice_conversation.public_id, alice_session)
+    for question in ["First question", "Second question"]:
+        await socket.send(message=question, reasoning_effort="low")
+        await socket.receive_final("complete")
+
+    client = AsyncClient()
+    await client.aforce_login(alice)
+    response = await client.get(alice_conversation.get_absolute_url())
+    root = parse(response.content.decode())
+    articles = all_by_role(by_role(root, "region", "Messages"), "article")
+    saved = await messages_of(alice_conversation)
+    assert [a.get("id") for a in articles] == [m.dom_id for m in saved]
+    assert [(a.get("data-role"), a.get("data-status")) for a in articles] == [
+        ("user", "complete"),
+        ("assistant", "complete"),
+    ] * 2
+    for article, message in zip(articles, saved, strict=True):
+        if message.role == "user":
+            assert article.find(class_="user-text").visible_text == message.content
+            continue
+        details = article.find("details")
+        assert not details.has("open")
+        assert details.find("summary").visible_text.startswith("Thought for")
+        assert article.by_id(f"{message.dom_id}-reasoning").text == message.reasoning
+        answer = article.by_id(f"{message.dom_id}-answer")
+        assert "markdown" in answer.get("class").split()
+        assert answer.find_all("table")
+        assert answer.find("pre").get("data-language") == "python"
+    assert by_role(root, "heading", "First question").tag == "h1"
