@@ -195,3 +195,12 @@ def test_the_500_page_leaks_nothing_but_the_request_id(client, alice):
     assert "req-500" in html
     assert "hunter2" not in html and SECRET not in html
     assert "RuntimeError" not in html and "Traceback" not in html
+
+
+def test_the_404_page_is_ours_and_keeps_the_csp(client, alice, settings):
+    settings.DEBUG = False
+    client.force_login(alice)
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    assert "Not found" in response.content.decode()
+    assert "'nonce-" in response["Content-Security-Policy"]
