@@ -33,6 +33,7 @@ from chatapp.providers import (
     Usage,
     stream_chat,
 )
+from chatapp.providers.parsing import estimate_prompt_tokens, estimate_tokens
 from chatapp.usage.models import UsageRecord
 
 from .markdown import render_markdown
@@ -82,6 +83,7 @@ class Generation:
         self.finish_reason: str | None = None
         self.channel = ""
         self._listener: asyncio.Task | None = None
+        self._heartbeat: asyncio.Task | None = None
 
     @property
     def group(self) -> str:
@@ -210,25 +212,45 @@ class Generation:
         )
 
     async def listen(self) -> None:
-        """Answer stop and snapshot requests from any process, and beat while the model is silent.
+        """Answer stop and snapshot requests from any process.
 
         The task is reachable at ``self.channel`` (stored on the message), so a
         browser connected to another server process can still stop it or
         catch up with it.
         """
-        heartbeat = settings.CHAT_HEARTBEAT_SECONDS
         while True:
-            try:
-                request = await asyncio.wait_for(self.layer.receive(self.channel), heartbeat)
-            except TimeoutError:
-                if self.loop.time() - self._last_persist >= heartbeat:
-                    await self._persist()
-                continue
+            request = await self.layer.receive(self.channel)
             match request.get("type"):
                 case "generation.stop":
                     self.stop()
                 case "generation.snapshot":
                     await self.layer.send(request["reply_to"], self.snapshot())
+                case "generation.done":
+                    return
+
+    async def beat(self) -> None:
+        """Prove this task is alive while the model thinks silently (no saves happen then).
+
+        A separate timer: cancelling a channel-layer receive every few seconds
+        would disturb the Redis layer's shared reader.
+        """
+        heartbeat = settings.CHAT_HEARTBEAT_SECONDS
+        while True:
+            await asyncio.sleep(heartbeat)
+            if self.loop.time() - self._last_persist >= heartbeat:
+                await self._persist()
+
+    def _stop_helpers(self) -> None:
+        """End the heartbeat, and the listener by a message to itself.
+
+        Cancelling the listener mid-receive could drop messages the Redis
+        layer's shared reader had already taken for other sockets.
+        """
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+        task = asyncio.ensure_future(self.layer.send(self.channel, {"type": "generation.done"}))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def snapshot(self) -> dict:
         return {
@@ -269,8 +291,7 @@ class Generation:
         ]
         message.finished_at = timezone.now()
         message.generation_channel = ""
-        if self._listener is not None:
-            self._listener.cancel()
+        self._stop_helpers()
         self.database_writes += 1
         await message.asave(
             update_fields=[
@@ -305,8 +326,24 @@ class Generation:
             },
         )
 
+    def _estimated_usage(self, status: str) -> Usage:
+        """Our count when the gateway sent none.
+
+        A gateway that refused the request billed nothing; a stopped or broken
+        answer was generated (and is billed) as far as it got.
+        """
+        if status == Status.ERROR and self.first_token_at is None:
+            return Usage(estimated=True)
+        body = self.route.family.shape(replace(self.request, model=self.route.model_id))
+        return Usage(
+            prompt_tokens=estimate_prompt_tokens(body["messages"]),
+            completion_tokens=estimate_tokens(self.reasoning + self.text),
+            reasoning_tokens=estimate_tokens(self.reasoning),
+            estimated=True,
+        )
+
     async def _record_usage(self, status: str, ended: float) -> None:
-        usage = self.usage or Usage(estimated=True)
+        usage = self.usage or self._estimated_usage(status)
         prices = self.route.prices
         cost = (
             prices.cost(usage.prompt_tokens, usage.cached_tokens, usage.completion_tokens)
@@ -377,13 +414,16 @@ async def launch(
     generation = Generation(
         conversation=conversation, message=reply, request=request, routes=routes
     )
-    generation.channel = await generation.layer.new_channel("generation.")
+    # The default prefix: channels-redis reads all of a process's channels through one
+    # reader per prefix, and a second prefix would hold up the sockets' messages.
+    generation.channel = await generation.layer.new_channel()
     await Message.objects.filter(pk=reply.pk).aupdate(
         generation_channel=generation.channel, heartbeat_at=timezone.now()
     )
     _running[conversation.pk] = generation
     generation.task = asyncio.create_task(generation.run(), name=f"generation-{reply.pk}")
     generation._listener = asyncio.create_task(generation.listen(), name=f"listen-{reply.pk}")
+    generation._heartbeat = asyncio.create_task(generation.beat(), name=f"beat-{reply.pk}")
     return generation
 
 

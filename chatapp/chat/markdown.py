@@ -22,6 +22,7 @@ ALLOWED_TAGS = {
     "br",
     "code",
     "del",
+    "s",
     "em",
     "h1",
     "h2",
