@@ -53,8 +53,8 @@ ALLOWED_ATTRIBUTES = {
     "span": {"class"},
     "pre": {"class", "data-language"},
     "ol": {"start"},
-    "td": {"style"},
-    "th": {"style"},
+    "td": {"class"},
+    "th": {"class"},
 }
 
 
@@ -69,11 +69,20 @@ def _highlight(code: str, language: str, _attrs) -> str:
     return f'<pre class="highlight" data-language="{label}"><code>{body}</code></pre>\n'
 
 
+def _alignment_as_classes(state) -> None:
+    """Table alignment as classes: the CSP allows no inline style attributes."""
+    for token in state.tokens:
+        if token.type in ("th_open", "td_open") and token.attrs.get("style"):
+            side = token.attrs.pop("style").removeprefix("text-align:")
+            token.attrs["class"] = f"align-{side}"
+
+
 _MARKDOWN = (
     MarkdownIt("commonmark", {"html": False, "linkify": False, "highlight": _highlight})
     .enable("table")
     .enable("strikethrough")
 )
+_MARKDOWN.core.ruler.push("alignment_classes", _alignment_as_classes)
 
 
 def render_markdown(text: str) -> str:
@@ -84,5 +93,4 @@ def render_markdown(text: str) -> str:
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer nofollow",
-        filter_style_properties={"text-align"},
     )

@@ -84,8 +84,8 @@ def aligned_table(root):
         ["o4-mini", "1.10"],
         ["o3-mini", "1.10"],
     ]
-    assert table.find("td").get("style") == "text-align:left"
-    assert table.find_all("td")[1].get("style") == "text-align:right"
+    assert table.find("td").get("class") == "align-left"
+    assert table.find_all("td")[1].get("class") == "align-right"
 
 
 def bullet_and_numbered_lists(root):
