@@ -26,6 +26,8 @@ def fast_streaming(settings):
     settings.CHAT_HEARTBEAT_SECONDS = 0.5
     # Recovery is started by the server; tests call it directly where they need it.
     settings.CHAT_RECOVERY = False
+    # Tests send far faster than a person; the limit has tests of its own.
+    settings.CHAT_SENDS_PER_MINUTE = 0
 
 
 @pytest.fixture

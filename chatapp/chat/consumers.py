@@ -2,12 +2,15 @@
 
 import json
 import logging
+import math
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.http import Http404
 from django.template.loader import render_to_string
 from django.utils.html import escape
+
+from chatapp.ratelimit import allow_send
 
 from . import generation, services
 from .models import Conversation, Message, Status, get_conversation_for_user
@@ -57,6 +60,13 @@ class ConversationConsumer(AsyncWebsocketConsumer):
             await self._notify("That message could not be read. Reload the page and try again.")
             return
         action = payload.get("action", "send")
+        if action in ("send", "regenerate"):
+            allowed, retry_after = await allow_send(self.scope["user"].pk)
+            if not allowed:
+                await self._notify(
+                    f"You are sending too fast. Try again in {math.ceil(retry_after)} s."
+                )
+                return
         try:
             if action == "send":
                 await services.send_message(self.conversation, payload)
