@@ -18,6 +18,8 @@ Fixtures:
   existing server's ``database``; keyword arguments are extra environment
   (``REDIS_URL=...``, ``DATABASE_URL=...``). ``server.restart(kill=True)``
   simulates a crash and a restart on the same port and database.
+- ``slow_server``: like ``app_server``, but its simulator streams at
+  ``SLOW_CHUNK_DELAY``, so a test can stop, reload or crash mid-answer.
 - ``browser``: one Chromium for the session; ``new_page(server)`` gives a
   page in a fresh context (own cookies) per call, ``page`` one on
   ``app_server``.
@@ -58,6 +60,9 @@ CHROMIUM_ARGS = [
 # Slow enough that a person (and a test) sees reasoning and answer stream,
 # fast enough that a high-effort answer takes a few seconds.
 CHUNK_DELAY = "0.02"
+# For journeys that act in the middle of an answer (stop, reload): low effort then
+# thinks for about 2 s and writes its answer for about 2 s more.
+SLOW_CHUNK_DELAY = "0.06"
 START_TIMEOUT = 30.0
 PASSWORD = "correct-horse-battery-9"
 
@@ -263,6 +268,19 @@ def app_server(_shared_server) -> LiveServer:
     if not _shared_server.running:
         _shared_server.start()
     return _shared_server
+
+
+@pytest.fixture(scope="session")
+def _slow_shared_server(_server_factory) -> LiveServer:
+    return _server_factory("slow", SIMULATOR_CHUNK_DELAY=SLOW_CHUNK_DELAY)
+
+
+@pytest.fixture
+def slow_server(_slow_shared_server) -> LiveServer:
+    """A shared server whose simulator streams slowly enough to act mid-answer."""
+    if not _slow_shared_server.running:
+        _slow_shared_server.start()
+    return _slow_shared_server
 
 
 @pytest.fixture
