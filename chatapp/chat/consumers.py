@@ -4,6 +4,7 @@ import json
 import logging
 import math
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.http import Http404
@@ -13,7 +14,7 @@ from django.utils.html import escape
 from chatapp.ratelimit import allow_send
 
 from . import generation, services
-from .models import Conversation, Message, Status, get_conversation_for_user
+from .models import Conversation, Message, Role, Status, get_conversation_for_user
 
 logger = logging.getLogger(__name__)
 
@@ -101,11 +102,23 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         if running is not None:
             await self.chat_snapshot(running.snapshot())
             return
-        streaming = await Message.objects.filter(
-            conversation=self.conversation, status=Status.STREAMING
+        newest = await Message.objects.filter(
+            conversation=self.conversation, role=Role.ASSISTANT
         ).alast()
-        if streaming is None or not streaming.generation_channel:
+        if newest is None:
             return
+        if newest.status != Status.STREAMING or not newest.generation_channel:
+            # It may have finished (or been recovered) while this page was away.
+            newest.version_number, newest.version_count = await sync_to_async(
+                newest.version_position
+            )()
+            await self.send(
+                text_data=render_to_string(
+                    "chat/conversation.html#message", {"message": newest, "oob": True}
+                )
+            )
+            return
+        streaming = newest
         self.held_deltas[streaming.pk] = []
         await self.channel_layer.send(
             streaming.generation_channel,

@@ -10,6 +10,11 @@ urlpatterns = [
     path("c/<uuid:public_id>/attachments/", views.upload_attachments, name="upload_attachments"),
     path("c/<uuid:public_id>/delete/", views.delete_conversation, name="delete_conversation"),
     path("attachments/<uuid:public_id>/", views.attachment, name="attachment"),
+    path(
+        "attachments/<uuid:public_id>/remove/",
+        views.remove_attachment,
+        name="remove_attachment",
+    ),
     path("messages/<int:pk>/version/", views.message_version, name="message_version"),
     path(
         "c/<uuid:public_id>/settings/",

@@ -1,5 +1,5 @@
 from django.contrib import messages
-from django.http import FileResponse, HttpResponseBadRequest
+from django.http import FileResponse, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_POST
@@ -130,6 +130,16 @@ def attachment(request, public_id):
     response["Cache-Control"] = "private, max-age=86400"
     response["Content-Disposition"] = "inline"
     return response
+
+
+@require_POST
+def remove_attachment(request, public_id):
+    """Take an image off the message being written (sent images stay with their message)."""
+    found = get_attachment_for_user(request.user, public_id)
+    if found.message_id is not None:
+        return HttpResponseBadRequest("This image was already sent.")
+    found.delete()
+    return HttpResponse(status=204)
 
 
 @require_POST

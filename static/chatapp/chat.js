@@ -132,7 +132,18 @@
     var target = event.target;
     if (target.id === "attach-button") document.getElementById("attach-input").click();
     if (target.classList.contains("remove-attachment")) {
-      target.closest(".pending-attachment").remove();
+      var item = target.closest(".pending-attachment");
+      var button = document.getElementById("attach-button");
+      fetch(target.dataset.removeUrl, {
+        method: "POST",
+        headers: { "X-CSRFToken": button.dataset.csrfToken },
+        credentials: "same-origin",
+      }).then(function (response) {
+        if (response.ok) item.remove();
+        else status("The image could not be removed. Reload the page and try again.");
+      }).catch(function () {
+        status("The image could not be removed. Check the connection and try again.");
+      });
     }
   });
 

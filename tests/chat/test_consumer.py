@@ -317,14 +317,17 @@ async def test_a_socket_joining_mid_stream_gets_a_snapshot_then_deltas_without_d
     assert streamed(first.frames, reply_id, "answer") == reply.content
 
 
-async def test_a_socket_opened_after_the_answer_gets_no_snapshot(
+async def test_a_socket_opened_after_the_answer_gets_the_finished_answer(
     sockets, alice_session, alice_conversation
 ):
+    """A page that was away while the answer finished must not stay at "Thinking…"."""
     first = await sockets(alice_conversation.public_id, alice_session)
     await first.send(message="Quick one", reasoning_effort="low")
-    await first.receive_final("complete")
+    finished = await first.receive_final("complete")
     later = await sockets(alice_conversation.public_id, alice_session)
     assert later.connected
+    caught_up = await later.receive_final("complete")
+    assert message_pk(caught_up) == message_pk(finished)
     assert await later.nothing_more()
 
 

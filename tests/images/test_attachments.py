@@ -235,3 +235,28 @@ async def test_history_images_go_only_to_vision_models_in_contract_shaped_bodies
     assert first_turn[1]["image_url"]["detail"] == "high"
     for body in bodies[1:]:
         assert "image_url" not in json.dumps(body)
+
+
+@pytest.mark.django_db
+def test_removing_a_pending_image_frees_its_place(alice_client, bob_client, conversation, settings):
+    settings.CHAT_MAX_IMAGES_PER_MESSAGE = 1
+    upload(alice_client, conversation, png())
+    attachment = Attachment.objects.get()
+    remove_url = reverse("remove_attachment", args=[attachment.public_id])
+
+    assert bob_client.post(remove_url).status_code == 404
+    assert alice_client.post(remove_url).status_code == 204
+
+    assert not Attachment.objects.exists()
+    assert upload(alice_client, conversation, png(colour=(9, 9, 9))).status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_sent_image_cannot_be_removed(alice_client, conversation):
+    upload(alice_client, conversation, png())
+    attachment = Attachment.objects.get()
+    attachment.message = Message.objects.create(conversation=conversation, role="user")
+    attachment.save()
+    response = alice_client.post(reverse("remove_attachment", args=[attachment.public_id]))
+    assert response.status_code == 400
+    assert Attachment.objects.exists()

@@ -1,0 +1,62 @@
+"""Regenerated answers keep their earlier versions, which the member can page through."""
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from chatapp.chat.models import Conversation, Message, Role, Status
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def answered_twice(alice):
+    conversation = Conversation.objects.create(owner=alice, model="o4-mini", title="Tides")
+    question = Message.objects.create(conversation=conversation, role=Role.USER, content="Why?")
+    first = Message.objects.create(
+        conversation=conversation,
+        role=Role.ASSISTANT,
+        in_reply_to=question,
+        content="First try",
+        rendered_html="<p>First try</p>",
+        status=Status.STOPPED,
+    )
+    second = Message.objects.create(
+        conversation=conversation,
+        role=Role.ASSISTANT,
+        in_reply_to=question,
+        content="Second try",
+        rendered_html="<p>Second try</p>",
+    )
+    return conversation, first, second
+
+
+def client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_the_page_shows_the_newest_version_with_its_pager(alice, answered_twice):
+    conversation, _, _ = answered_twice
+    page = client_for(alice).get(conversation.get_absolute_url()).content.decode()
+    assert "Second try" in page and "First try" not in page
+    assert "Version 2 of 2" in page
+    assert "Regenerate" in page
+
+
+def test_paging_back_shows_the_earlier_version_without_regenerate(alice, answered_twice):
+    _, _, second = answered_twice
+    response = client_for(alice).get(reverse("message_version", args=[second.pk]), {"step": "-1"})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "First try" in html and "Version 1 of 2" in html
+    assert 'data-status="stopped"' in html
+    assert "Regenerate" not in html and "Retry" not in html
+    assert f'hx-swap-oob="outerHTML:#message-{second.pk}"' not in html
+
+
+def test_someone_elses_answer_versions_are_404(bob, answered_twice):
+    _, _, second = answered_twice
+    response = client_for(bob).get(reverse("message_version", args=[second.pk]))
+    assert response.status_code == 404
