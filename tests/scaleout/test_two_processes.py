@@ -167,16 +167,6 @@ async def test_a_tab_on_the_generating_process_streams_live_too(cluster, show_lo
         await here.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "app bug: chatapp/settings.py CHANNEL_LAYERS passes hosts=[REDIS_URL]; redis-py 8 "
-        "defaults socket_timeout to 5 s, the same as channels_redis's BZPOPMIN timeout, so "
-        "a consumer idle for 5 s dies with redis TimeoutError (socket closed) and the "
-        "generation's listen() task dies too (stop/snapshot then go unanswered). Fix: "
-        'hosts=[{"address": REDIS_URL, "socket_timeout": 15}] (or pin redis<8)'
-    ),
-)
 async def test_tabs_idle_longer_than_the_redis_poll_stay_connected(cluster):
     conversation = cluster.visitor.new_conversation()
     session = cluster.visitor.session
