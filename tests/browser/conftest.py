@@ -44,7 +44,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.processes import ROOT, manage
+
 BIN = Path(sys.executable).parent
 APPLICATION = "chatapp.asgi:application"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -95,26 +96,6 @@ def server_environment(database: Path, **extra: str) -> dict[str, str]:
     )
     env.update(extra)
     return env
-
-
-def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    """Run ``manage.py`` with a server's environment; fail the test with its output."""
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    if result.returncode != 0:
-        pytest.fail(
-            f"manage.py {' '.join(args)} failed ({result.returncode}):\n"
-            f"{result.stdout}\n{result.stderr}",
-            pytrace=False,
-        )
-    return result
 
 
 @dataclass

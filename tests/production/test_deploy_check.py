@@ -3,23 +3,13 @@
 import subprocess
 import sys
 
-from .conftest import ROOT, production_env
+from tests.processes import ROOT, manage
 
-
-def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+from .conftest import production_env
 
 
 def test_check_deploy_passes_with_production_variables():
-    result = manage(production_env(), "check", "--deploy", "--fail-level", "WARNING")
+    result = manage(production_env(), "check", "--deploy", "--fail-level", "WARNING", check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 
@@ -29,14 +19,19 @@ def test_check_deploy_passes_with_postgres_and_redis_urls_too():
         DATABASE_URL="postgres://chatapp:secret@db.invalid:5432/chatapp",
         REDIS_URL="redis://redis.invalid:6379/0",
     )
-    result = manage(env, "check", "--deploy", "--fail-level", "WARNING")
+    result = manage(env, "check", "--deploy", "--fail-level", "WARNING", check=False)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_check_deploy_fails_when_hsts_is_turned_off():
     """The check is real: weaken a setting and it fails."""
     result = manage(
-        production_env(SECURE_HSTS_SECONDS="0"), "check", "--deploy", "--fail-level", "WARNING"
+        production_env(SECURE_HSTS_SECONDS="0"),
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        check=False,
     )
     assert result.returncode != 0
     assert "security.W004" in result.stdout + result.stderr
@@ -45,13 +40,13 @@ def test_check_deploy_fails_when_hsts_is_turned_off():
 def test_production_refuses_to_start_without_a_secret_key():
     env = production_env()
     del env["SECRET_KEY"]
-    result = manage(env, "check")
+    result = manage(env, "check", check=False)
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
 
 
 def test_allowed_hosts_takes_host_names_not_urls():
-    result = manage(production_env(ALLOWED_HOSTS="https://chat.example.com"), "check")
+    result = manage(production_env(ALLOWED_HOSTS="https://chat.example.com"), "check", check=False)
     assert result.returncode != 0
     assert "ALLOWED_HOSTS takes host names" in result.stderr
 
