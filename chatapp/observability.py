@@ -86,7 +86,7 @@ async def _check_channel_layer(timeout: float = 2.0) -> None:
     layer = get_channel_layer()
     if layer is None:
         raise RuntimeError("no channel layer configured")
-    channel = await layer.new_channel("readyz.")
+    channel = await layer.new_channel()
     token = uuid.uuid4().hex
     await layer.send(channel, {"type": "readyz.ping", "token": token})
     message = await asyncio.wait_for(layer.receive(channel), timeout)

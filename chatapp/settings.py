@@ -115,7 +115,10 @@ ASGI_APPLICATION = "chatapp.asgi.application"
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=0,
+        # In production reuse connections (checked before use): opening one per
+        # query costs more than the query under many concurrent streams.
+        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "0" if DEBUG else "60")),
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -142,7 +145,7 @@ if REDIS_URL:
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "chatapp.chat.layers.SweepingInMemoryChannelLayer"}}
 
 # Login throttling and send rate limits count in the cache: shared through
 # Redis when there is more than one process, per process otherwise.

@@ -45,6 +45,14 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         await self.accept()
         await self._send_streaming_snapshot()
 
+    async def dispatch(self, message: dict) -> None:
+        # A delta touches no database: skip Channels' per-event connection
+        # housekeeping, a thread hop that would otherwise dominate relaying.
+        if message["type"] == "chat.delta":
+            await self.chat_delta(message)
+            return
+        await super().dispatch(message)
+
     async def disconnect(self, code: int) -> None:
         if self.conversation is not None:
             await self.channel_layer.group_discard(self.conversation.group_name, self.channel_name)

@@ -74,6 +74,7 @@ class Generation:
         self.first_token_at: float | None = None
         self._last_flush = 0.0
         self._last_persist = self.started
+        self._saving: asyncio.Future | None = None
         self._flush_handle: asyncio.TimerHandle | None = None
         self._flush_lock = asyncio.Lock()
         self._background: set[asyncio.Task] = set()
@@ -201,15 +202,29 @@ class Generation:
 
     async def _maybe_persist(self) -> None:
         if self.loop.time() - self._last_persist >= settings.CHAT_PERSIST_SECONDS:
-            await self._persist()
+            self._persist_soon()
 
-    async def _persist(self) -> None:
-        """Save the text so far; it doubles as the heartbeat that shows this task is alive."""
+    def _persist_soon(self) -> None:
+        """Save the text so far in the background, one save at a time.
+
+        The stream is not held up while the database is busy. The save doubles
+        as the heartbeat that shows this task is alive.
+        """
+        if self._saving is not None:
+            return
         self._last_persist = self.loop.time()
         self.database_writes += 1
-        await Message.objects.filter(pk=self.message.pk).aupdate(
-            content=self.text, reasoning=self.reasoning, heartbeat_at=timezone.now()
+        self._saving = asyncio.ensure_future(
+            Message.objects.filter(pk=self.message.pk).aupdate(
+                content=self.text, reasoning=self.reasoning, heartbeat_at=timezone.now()
+            )
         )
+        self._saving.add_done_callback(self._saved)
+
+    def _saved(self, task: asyncio.Future) -> None:
+        self._saving = None
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("could not save a streaming answer", exc_info=task.exception())
 
     async def listen(self) -> None:
         """Answer stop and snapshot requests from any process.
@@ -238,7 +253,7 @@ class Generation:
         while True:
             await asyncio.sleep(heartbeat)
             if self.loop.time() - self._last_persist >= heartbeat:
-                await self._persist()
+                self._persist_soon()
 
     def _stop_helpers(self) -> None:
         """End the heartbeat, and the listener by a message to itself.
@@ -271,6 +286,8 @@ class Generation:
             self._flush_handle.cancel()
             self._flush_handle = None
         await self._flush()
+        if self._saving is not None:  # the final save must land after it
+            await asyncio.wait([self._saving])
         ended = self.loop.time()
         usage = self.usage
         if self.reasoning_seconds is None and (self.reasoning or usage):

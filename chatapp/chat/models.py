@@ -76,7 +76,9 @@ class Conversation(models.Model):
         newest_first = list(messages.order_by("-pk")[: PAGE_SIZE + 1])
         has_older = len(newest_first) > PAGE_SIZE
         page = newest_first[:PAGE_SIZE][::-1]
-        questions = [m.pk for m in page if m.role == Role.USER]
+        # By the answers' questions: a page may begin with answers to a question
+        # that sits on the page before.
+        questions = {m.in_reply_to_id for m in page if m.in_reply_to_id is not None}
         versions = {
             row["in_reply_to"]: (row["count"], row["latest"])
             for row in Message.objects.filter(in_reply_to__in=questions, role=Role.ASSISTANT)

@@ -10,6 +10,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, aclosing
 from dataclasses import dataclass
+from functools import cache
 
 import httpx
 from httpx_sse import EventSource, SSEError
@@ -139,13 +140,20 @@ async def stream_chat(
         attempt += 1
 
 
+@cache
+def _tls_context() -> ssl.SSLContext:
+    """One verified TLS context for every request (honouring SSL_CERT_FILE as httpx does):
+    building one loads the CA bundle, which cost more than relaying a whole answer."""
+    return httpx.create_ssl_context()
+
+
 async def _attempt(endpoint: Endpoint, body: dict, deadline: float) -> AsyncIterator[StreamEvent]:
     """One HTTP request; every failure comes out as a ProviderError."""
     parser = ChunkParser()
     generated_chars = reasoning_chars = 0
     timeouts = endpoint.timeouts
     timeout = httpx.Timeout(timeouts.read, connect=timeouts.connect, pool=timeouts.connect)
-    async with httpx.AsyncClient(timeout=timeout) as client:
+    async with httpx.AsyncClient(timeout=timeout, verify=_tls_context()) as client:
         try:
             async with AsyncExitStack() as stack:
                 # The deadline only wraps our own awaits: a timeout around the
@@ -320,7 +328,7 @@ def _causes(error: BaseException) -> Iterator[BaseException]:
 async def list_models(endpoint: Endpoint) -> list[str]:
     """The model ids a gateway offers, from its ``/models`` endpoint."""
     timeout = httpx.Timeout(30.0, connect=endpoint.timeouts.connect)
-    async with httpx.AsyncClient(timeout=timeout) as client:
+    async with httpx.AsyncClient(timeout=timeout, verify=_tls_context()) as client:
         started = time.monotonic()
         try:
             response = await client.get(endpoint.url("/models"), headers=endpoint.headers())

@@ -60,3 +60,26 @@ def test_someone_elses_answer_versions_are_404(bob, answered_twice):
     _, _, second = answered_twice
     response = client_for(bob).get(reverse("message_version", args=[second.pk]))
     assert response.status_code == 404
+
+
+def test_an_older_version_stays_hidden_when_its_question_is_on_the_page_before(
+    alice, answered_twice
+):
+    conversation, _, _ = answered_twice
+    for number in range(24):  # pushes the question, not its answers, off the first page
+        question = Message.objects.create(
+            conversation=conversation, role=Role.USER, content=f"Question {number}"
+        )
+        Message.objects.create(
+            conversation=conversation,
+            role=Role.ASSISTANT,
+            in_reply_to=question,
+            content=f"Answer {number}",
+            rendered_html=f"<p>Answer {number}</p>",
+        )
+    page, has_older = conversation.page_of_messages()
+    shown = [message.content for message in page]
+    assert has_older
+    assert "Why?" not in shown, "the question is on the page before"
+    assert "Second try" in shown and "First try" not in shown
+    assert next(m for m in page if m.content == "Second try").version_count == 2
