@@ -26,7 +26,8 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.processes import ROOT, manage
+
 BIN = Path(sys.executable).parent
 APPLICATION = "chatapp.asgi:application"
 START_TIMEOUT = 30.0
@@ -149,25 +150,6 @@ def server_environment(database_url: str, simulator: Simulator, **extra: str) ->
     )
     env.update(extra)
     return env
-
-
-def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    if result.returncode != 0:
-        pytest.fail(
-            f"manage.py {' '.join(args)} failed ({result.returncode}):\n"
-            f"{result.stdout}\n{result.stderr}",
-            pytrace=False,
-        )
-    return result
 
 
 def create_user(env: dict[str, str], username: str) -> str:
