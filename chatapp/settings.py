@@ -134,14 +134,11 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            # redis-py's default 5 s socket timeout equals channels-redis's blocking
-            # poll, which then kills idle sockets: give the poll room.
-            "CONFIG": {
-                "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
-                "capacity": 1000,
-                "expiry": 30,
-            },
+            # Pub/sub: deltas go straight to the subscribed process. The list-based
+            # RedisChannelLayer reads a process's messages one round trip at a time
+            # and drops them past a per-process capacity, which streaming outruns.
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}]},
         }
     }
 else:
