@@ -6,27 +6,14 @@ messages, so they are used where a person would read the state off the page.
 """
 
 import re
-import time
-from collections.abc import Callable
 
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Locator, expect
 
 from .conftest import PASSWORD, LiveServer, log_in
+from .journeys import wait_until
 
 SCREENSHOT = "/tmp/chatapp-browser.png"
 QUESTION = "How should I size a connection pool for a small Django app?"
-
-
-def wait_until(page: Page, condition: Callable[[], object], what: str, timeout: float = 15.0):
-    """Poll ``condition`` (reading the page) until it is truthy; fail saying ``what``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        page.wait_for_timeout(25)
 
 
 def assert_rendered_answer(answer: Locator) -> None:
