@@ -108,3 +108,64 @@ def _page_for(user, conversation) -> str:
     client = Client()
     client.force_login(user)
     return client.get(conversation.get_absolute_url()).content.decode()
+
+
+# base URL of a gateway that cannot be reached, and what the member reads
+UNREACHABLE = [
+    ("refused", "http://127.0.0.1:9/v1", "Could not connect to Far gateway"),
+    ("dns", "http://gateway.invalid/v1", "Could not connect to Far gateway"),
+    ("tls", "https://127.0.0.1:{port}/v1", "Could not connect to Far gateway: the secure (TLS)"),
+]
+
+
+@pytest.fixture
+async def plain_text_port():
+    """A server that answers a TLS handshake in plain text, as a misconfigured proxy would."""
+
+    async def answer(reader, writer):
+        writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    yield server.sockets[0].getsockname()[1]
+    server.close()
+    await server.wait_closed()
+
+
+@pytest.mark.parametrize(
+    ("case", "base_url", "sentence"), UNREACHABLE, ids=[row[0] for row in UNREACHABLE]
+)
+async def test_an_unreachable_gateway_reads_clearly(
+    alice, plain_text_port, monkeypatch, caplog, case, base_url, sentence
+):
+    caplog.set_level(logging.DEBUG)
+    monkeypatch.setenv("JOURNEY_KEY", SECRET)
+    provider = await Provider.objects.acreate(
+        name="Far gateway",
+        base_url=base_url.format(port=plain_text_port),
+        api_key_env="JOURNEY_KEY",
+        read_timeout=2,
+        deadline=20,
+    )
+    await ModelOffering.objects.acreate(provider=provider, model_id="o4-mini")
+    conversation = await Conversation.objects.acreate(owner=alice, model="o4-mini")
+    cookie = await sync_to_async(_session_cookie)(alice)
+    socket = WebsocketCommunicator(
+        application,
+        f"/ws/conversations/{conversation.public_id}/",
+        headers=[(b"origin", b"http://127.0.0.1"), (b"cookie", cookie.encode())],
+    )
+    assert (await socket.connect())[0]
+    await socket.send_json_to({"action": "send", "message": "Anyone there?"})
+    frames = await _frames_until_finished(socket)
+    await socket.disconnect()
+
+    final = frames[-1]
+    assert 'data-status="error"' in final
+    assert sentence in final
+    assert "Traceback" not in final and "httpx" not in final
+    reply = await Message.objects.aget(conversation=conversation, role=Role.ASSISTANT)
+    assert reply.status == Status.ERROR and sentence in reply.error
+    for place, text in [("frames", "".join(frames)), ("logs", caplog.text)]:
+        assert SECRET not in text, f"the API key leaked into the {place}"
