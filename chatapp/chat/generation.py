@@ -65,7 +65,6 @@ class Generation:
     # Offsets of what viewers have been sent; the rest is pending.
     sent_reasoning: int = 0
     sent_text: int = 0
-    database_writes: int = 0
 
     def __post_init__(self) -> None:
         self.layer = get_channel_layer()
@@ -213,7 +212,6 @@ class Generation:
         if self._saving is not None:
             return
         self._last_persist = self.loop.time()
-        self.database_writes += 1
         self._saving = asyncio.ensure_future(
             Message.objects.filter(pk=self.message.pk).aupdate(
                 content=self.text, reasoning=self.reasoning, heartbeat_at=timezone.now()
@@ -309,7 +307,6 @@ class Generation:
         message.finished_at = timezone.now()
         message.generation_channel = ""
         self._stop_helpers()
-        self.database_writes += 1
         await message.asave(
             update_fields=[
                 "content",
