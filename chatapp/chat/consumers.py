@@ -43,7 +43,7 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         self.held_deltas: dict[int, list[dict]] = {}
         await self.channel_layer.group_add(self.conversation.group_name, self.channel_name)
         await self.accept()
-        await self._send_streaming_snapshot()
+        await self._send_newest_answer()
 
     async def dispatch(self, message: dict) -> None:
         # A delta touches no database: skip Channels' per-event connection
@@ -99,12 +99,12 @@ class ConversationConsumer(AsyncWebsocketConsumer):
             )
         )
 
-    async def _send_streaming_snapshot(self) -> None:
-        """A socket that (re)connects mid-answer first gets everything so far.
+    async def _send_newest_answer(self) -> None:
+        """A socket that (re)connects gets the newest answer as it is now.
 
-        The generating task may run in another process: then it is asked for
-        its state, and deltas that arrive before the answer are held back so
-        nothing is shown twice or skipped.
+        Mid-answer, that is everything so far; the generating task may run in
+        another process, and is then asked for its state while deltas that
+        arrive before it are held back, so nothing is shown twice or skipped.
         """
         running = generation.running(self.conversation.pk)
         if running is not None:
@@ -126,10 +126,9 @@ class ConversationConsumer(AsyncWebsocketConsumer):
                 )
             )
             return
-        streaming = newest
-        self.held_deltas[streaming.pk] = []
+        self.held_deltas[newest.pk] = []
         await self.channel_layer.send(
-            streaming.generation_channel,
+            newest.generation_channel,
             {"type": "generation.snapshot", "reply_to": self.channel_name},
         )
 
