@@ -44,10 +44,7 @@ def parse_send(payload: dict, conversation: Conversation) -> SendRequest:
         raise SendRefused("Write a message first.")
     if len(text) > MAX_MESSAGE_CHARS:
         raise SendRefused(f"The message is too long (over {MAX_MESSAGE_CHARS:,} characters).")
-    model_key = payload.get("model") or conversation.model
-    choice = find_model(model_key) if isinstance(model_key, str) else None
-    if choice is None:
-        raise SendRefused("That model is not offered here. Pick one from the list.")
+    choice = _model_choice(payload, conversation)
     effort = payload.get("reasoning_effort") or conversation.reasoning_effort
     if effort not in Effort.values:
         raise SendRefused("Reasoning effort must be Low, Medium or High.")
@@ -55,6 +52,29 @@ def parse_send(payload: dict, conversation: Conversation) -> SendRequest:
     return SendRequest(
         text=text.strip(), choice=choice, reasoning_effort=effort, attachments=attachments
     )
+
+
+def _model_choice(payload: dict, conversation: Conversation) -> ModelChoice:
+    """The model a frame names (or the conversation's), if it is offered here."""
+    model_key = payload.get("model") or conversation.model
+    choice = find_model(model_key) if isinstance(model_key, str) else None
+    if choice is None:
+        raise SendRefused("That model is not offered here. Pick one from the list.")
+    return choice
+
+
+def _lock_idle_conversation(conversation: Conversation) -> Conversation:
+    """Lock the conversation for a new answer; refuse while one is being written.
+
+    Call inside a transaction: the lock is what keeps two sends from both starting.
+    """
+    locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    if locked.messages.filter(status=Status.STREAMING).exists():
+        raise SendRefused(
+            "A reply is still being written in this conversation. "
+            "Wait for it to finish or stop it first."
+        )
+    return locked
 
 
 def _pending_attachments(
@@ -111,12 +131,7 @@ class Turn:
 def _start_turn(conversation: Conversation, payload: dict) -> Turn:
     send = parse_send(payload, conversation)
     with transaction.atomic():
-        locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
-        if locked.messages.filter(status=Status.STREAMING).exists():
-            raise SendRefused(
-                "A reply is still being written in this conversation. "
-                "Wait for it to finish or stop it first."
-            )
+        locked = _lock_idle_conversation(conversation)
         locked.model = send.choice.key
         locked.reasoning_effort = send.reasoning_effort
         if not locked.title:
@@ -182,14 +197,9 @@ async def stop_generation(conversation: Conversation) -> bool:
 def _start_regeneration(
     conversation: Conversation, payload: dict
 ) -> tuple[Message, Message, ModelChoice]:
-    send_model = payload.get("model") or conversation.model
-    choice = find_model(send_model) if isinstance(send_model, str) else None
-    if choice is None:
-        raise SendRefused("That model is not offered here. Pick one from the list.")
+    choice = _model_choice(payload, conversation)
     with transaction.atomic():
-        locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
-        if locked.messages.filter(status=Status.STREAMING).exists():
-            raise SendRefused("A reply is still being written. Wait for it or stop it first.")
+        locked = _lock_idle_conversation(conversation)
         last = locked.messages.filter(role=Role.ASSISTANT).last()
         if last is None or str(last.pk) != str(payload.get("message_id")):
             raise SendRefused("Only the last answer can be regenerated.")
