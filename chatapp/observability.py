@@ -125,12 +125,8 @@ async def readyz(request: HttpRequest) -> JsonResponse:
 PROBES = {"/healthz": healthz, "/healthz/": healthz, "/readyz": readyz, "/readyz/": readyz}
 
 
-class HealthCheckMiddleware:
-    """Answer the probes before host validation, HTTPS redirects, sessions and login.
-
-    A container's HEALTHCHECK or a load balancer asks the process directly,
-    over plain HTTP, with whatever Host header it likes.
-    """
+class SyncAndAsyncMiddleware:
+    """Runs in whichever mode the stack around it runs, without a thread hop."""
 
     sync_capable = True
     async_capable = True
@@ -140,6 +136,14 @@ class HealthCheckMiddleware:
         self.is_async = iscoroutinefunction(get_response)
         if self.is_async:
             markcoroutinefunction(self)
+
+
+class HealthCheckMiddleware(SyncAndAsyncMiddleware):
+    """Answer the probes before host validation, HTTPS redirects, sessions and login.
+
+    A container's HEALTHCHECK or a load balancer asks the process directly,
+    over plain HTTP, with whatever Host header it likes.
+    """
 
     def __call__(self, request):
         if self.is_async:
@@ -163,17 +167,8 @@ class HealthCheckMiddleware:
 _STATIC_PREFIX = "/static/"
 
 
-class RequestIdMiddleware:
+class RequestIdMiddleware(SyncAndAsyncMiddleware):
     """Give each request an id (``X-Request-ID`` in, or a new one) and log it once done."""
-
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-        self.is_async = iscoroutinefunction(get_response)
-        if self.is_async:
-            markcoroutinefunction(self)
 
     def _begin(self, request):
         request_id = request_id_from(request.headers.get(REQUEST_ID_HEADER))
