@@ -7,12 +7,14 @@ touch it; Stop cancels it.
 """
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass, field, replace
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -72,8 +74,9 @@ class Generation:
         self.started = self.loop.time()
         self.first_token_at: float | None = None
         self._last_flush = 0.0
-        self._last_persist = self.started
-        self._saving: asyncio.Future | None = None
+        self._saved_lengths = (0, 0)
+        self._saved_at = self.started
+        self.finishing = False
         self._flush_handle: asyncio.TimerHandle | None = None
         self._flush_lock = asyncio.Lock()
         self._background: set[asyncio.Task] = set()
@@ -83,7 +86,6 @@ class Generation:
         self.finish_reason: str | None = None
         self.channel = ""
         self._listener: asyncio.Task | None = None
-        self._heartbeat: asyncio.Task | None = None
 
     @property
     def group(self) -> str:
@@ -156,7 +158,6 @@ class Generation:
                 case Finished(reason=reason):
                     self.finish_reason = reason
             await self._maybe_flush()
-            await self._maybe_persist()
 
     def _mark_first_token(self) -> None:
         if self.first_token_at is None:
@@ -199,30 +200,19 @@ class Generation:
             self._last_flush = self.loop.time()
             await self.layer.group_send(self.group, event)
 
-    async def _maybe_persist(self) -> None:
-        if self.loop.time() - self._last_persist >= settings.CHAT_PERSIST_SECONDS:
-            self._persist_soon()
-
-    def _persist_soon(self) -> None:
-        """Save the text so far in the background, one save at a time.
-
-        The stream is not held up while the database is busy. The save doubles
-        as the heartbeat that shows this task is alive.
-        """
-        if self._saving is not None:
-            return
-        self._last_persist = self.loop.time()
-        self._saving = asyncio.ensure_future(
-            Message.objects.filter(pk=self.message.pk).aupdate(
-                content=self.text, reasoning=self.reasoning, heartbeat_at=timezone.now()
-            )
+    def take_unsaved_row(self, now: float) -> Message | None:
+        """This answer's row for the next batched save, if it has news or its heartbeat is due."""
+        lengths = (len(self.reasoning), len(self.text))
+        heartbeat_due = now - self._saved_at >= settings.CHAT_HEARTBEAT_SECONDS
+        if lengths == self._saved_lengths and not heartbeat_due:
+            return None
+        self._saved_lengths, self._saved_at = lengths, now
+        return Message(
+            pk=self.message.pk,
+            content=self.text,
+            reasoning=self.reasoning,
+            heartbeat_at=timezone.now(),
         )
-        self._saving.add_done_callback(self._saved)
-
-    def _saved(self, task: asyncio.Future) -> None:
-        self._saving = None
-        if not task.cancelled() and task.exception() is not None:
-            logger.error("could not save a streaming answer", exc_info=task.exception())
 
     async def listen(self) -> None:
         """Answer stop and snapshot requests from any process.
@@ -238,32 +228,11 @@ class Generation:
                     self.stop()
                 case "generation.snapshot":
                     await self.layer.send(request["reply_to"], self.snapshot())
-                case "generation.done":
-                    return
 
-    async def beat(self) -> None:
-        """Prove this task is alive while the model thinks silently (no saves happen then).
-
-        A separate timer: cancelling a channel-layer receive every few seconds
-        would disturb the Redis layer's shared reader.
-        """
-        heartbeat = settings.CHAT_HEARTBEAT_SECONDS
-        while True:
-            await asyncio.sleep(heartbeat)
-            if self.loop.time() - self._last_persist >= heartbeat:
-                self._persist_soon()
-
-    def _stop_helpers(self) -> None:
-        """End the heartbeat, and the listener by a message to itself.
-
-        Cancelling the listener mid-receive could drop messages the Redis
-        layer's shared reader had already taken for other sockets.
-        """
-        if self._heartbeat is not None:
-            self._heartbeat.cancel()
-        task = asyncio.ensure_future(self.layer.send(self.channel, {"type": "generation.done"}))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+    def _stop_listening(self) -> None:
+        # Cancelling the receive is also what makes the Redis pub/sub layer unsubscribe.
+        if self._listener is not None:
+            self._listener.cancel()
 
     def snapshot(self) -> dict:
         return {
@@ -283,9 +252,8 @@ class Generation:
         if self._flush_handle:
             self._flush_handle.cancel()
             self._flush_handle = None
+        self.finishing = True  # no batched save may write this answer any more
         await self._flush()
-        if self._saving is not None:  # the final save must land after it
-            await asyncio.wait([self._saving])
         ended = self.loop.time()
         usage = self.usage
         if self.reasoning_seconds is None and (self.reasoning or usage):
@@ -306,24 +274,8 @@ class Generation:
         ]
         message.finished_at = timezone.now()
         message.generation_channel = ""
-        self._stop_helpers()
-        await message.asave(
-            update_fields=[
-                "content",
-                "reasoning",
-                "rendered_html",
-                "status",
-                "error",
-                "model",
-                "provider",
-                "reasoning_tokens",
-                "reasoning_seconds",
-                "tool_calls",
-                "finished_at",
-                "generation_channel",
-            ]
-        )
-        await self._record_usage(status, ended)
+        self._stop_listening()
+        await sync_to_async(self._save_outcome)(self._usage_record(status, ended))
         html = render_to_string("chat/conversation.html#message", {"message": message, "oob": True})
         _running.pop(self.conversation.pk, None)
         await self.layer.group_send(
@@ -356,7 +308,7 @@ class Generation:
             estimated=True,
         )
 
-    async def _record_usage(self, status: str, ended: float) -> None:
+    def _usage_record(self, status: str, ended: float) -> UsageRecord:
         usage = self.usage or self._estimated_usage(status)
         prices = self.route.prices
         cost = (
@@ -365,7 +317,7 @@ class Generation:
             else 0
         )
         ttft = self.first_token_at
-        await UsageRecord.objects.acreate(
+        return UsageRecord(
             user_id=self.conversation.owner_id,
             conversation_id=self.conversation.pk,
             message_id=self.message.pk,
@@ -382,6 +334,27 @@ class Generation:
             duration_ms=round((ended - self.started) * 1000),
             outcome=status,
         )
+
+    def _save_outcome(self, usage: UsageRecord) -> None:
+        """The finished answer and its usage: one transaction, so neither lands alone."""
+        with transaction.atomic():
+            self.message.save(
+                update_fields=[
+                    "content",
+                    "reasoning",
+                    "rendered_html",
+                    "status",
+                    "error",
+                    "model",
+                    "provider",
+                    "reasoning_tokens",
+                    "reasoning_seconds",
+                    "tool_calls",
+                    "finished_at",
+                    "generation_channel",
+                ]
+            )
+            usage.save()
 
 
 def build_request(conversation: Conversation, reply: Message) -> ChatRequest:
@@ -421,24 +394,82 @@ def build_request(conversation: Conversation, reply: Message) -> ChatRequest:
     )
 
 
-async def launch(
-    conversation: Conversation, reply: Message, routes: tuple[Route, ...]
+async def new_channel() -> str:
+    """A channel for a generation to listen on, made before its message is saved.
+
+    The message names it, so it must exist before anyone can read the message.
+    """
+    return await get_channel_layer().new_channel()
+
+
+async def release_channel(channel: str) -> None:
+    """Give back a channel no generation will listen on (its send was refused).
+
+    Channel layers have no call for this; a cancelled receive is how Channels
+    itself ends one (the Redis pub/sub layer unsubscribes then).
+    """
+    receiving = asyncio.ensure_future(get_channel_layer().receive(channel))
+    await asyncio.sleep(0)
+    receiving.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await receiving
+
+
+def launch(
+    conversation: Conversation, reply: Message, request: ChatRequest, routes: tuple[Route, ...]
 ) -> Generation:
-    request = await sync_to_async(build_request)(conversation, reply)
+    """Start writing ``reply``, saved as streaming with its generation channel."""
     generation = Generation(
         conversation=conversation, message=reply, request=request, routes=routes
     )
-    # The default prefix: channels-redis reads all of a process's channels through one
-    # reader per prefix, and a second prefix would hold up the sockets' messages.
-    generation.channel = await generation.layer.new_channel()
-    await Message.objects.filter(pk=reply.pk).aupdate(
-        generation_channel=generation.channel, heartbeat_at=timezone.now()
-    )
+    generation.channel = reply.generation_channel
     _running[conversation.pk] = generation
     generation.task = asyncio.create_task(generation.run(), name=f"generation-{reply.pk}")
     generation._listener = asyncio.create_task(generation.listen(), name=f"listen-{reply.pk}")
-    generation._heartbeat = asyncio.create_task(generation.beat(), name=f"beat-{reply.pk}")
+    _saves.keep_running()
     return generation
+
+
+class BatchedSaves:
+    """Saves the text of every answer streaming in this process, in one query.
+
+    Each stream saving on its own cost one round trip per stream per second,
+    all through the single thread async code reaches the database on; with a
+    few hundred streams that thread fell behind and held up new sends. The
+    save is also the heartbeat recovery looks for, so an answer whose model
+    thinks silently is still touched every CHAT_HEARTBEAT_SECONDS.
+    """
+
+    def __init__(self) -> None:
+        self._task: asyncio.Task | None = None
+
+    def keep_running(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._task is None or self._task.done() or self._task.get_loop() is not loop:
+            self._task = loop.create_task(self._save_while_streaming(), name="batched-saves")
+
+    async def _save_while_streaming(self) -> None:
+        loop = asyncio.get_running_loop()
+        while _running:
+            await asyncio.sleep(settings.CHAT_PERSIST_SECONDS)
+            now = loop.time()
+            rows = [
+                row
+                for running in list(_running.values())
+                if not running.finishing and (row := running.take_unsaved_row(now)) is not None
+            ]
+            if not rows:
+                continue
+            try:
+                # Only rows still streaming: a final save that got there first wins.
+                await Message.objects.filter(status=Status.STREAMING).abulk_update(
+                    rows, ["content", "reasoning", "heartbeat_at"]
+                )
+            except Exception:
+                logger.exception("could not save streaming answers", extra={"count": len(rows)})
+
+
+_saves = BatchedSaves()
 
 
 def all_running() -> list[Generation]:

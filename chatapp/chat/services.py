@@ -13,9 +13,12 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.db.models import prefetch_related_objects
 from django.template.loader import render_to_string
+from django.utils import timezone
 
-from chatapp.gateways.registry import ModelChoice, find_model, model_choices
+from chatapp.gateways.registry import ModelChoice, Route, find_model, model_choices
+from chatapp.providers import ChatRequest
 
 from . import generation
 from .images import ImageRejected, normalize_image
@@ -125,10 +128,16 @@ class Turn:
     question: Message
     reply: Message
     choice: ModelChoice
+    request: ChatRequest
     context_tokens: int
 
 
-def _start_turn(conversation: Conversation, payload: dict) -> Turn:
+def _start_turn(conversation: Conversation, payload: dict, channel: str) -> Turn:
+    """Everything a send needs from the database, in one trip to the database thread.
+
+    That thread is shared by every socket of the process: each extra trip
+    queues behind hundreds of streams when many people send at once.
+    """
     send = parse_send(payload, conversation)
     with transaction.atomic():
         locked = _lock_idle_conversation(conversation)
@@ -150,13 +159,17 @@ def _start_turn(conversation: Conversation, payload: dict) -> Turn:
             status=Status.STREAMING,
             model=send.choice.key,
             reasoning_effort=send.reasoning_effort if send.choice.takes_effort else "",
+            generation_channel=channel,
+            heartbeat_at=timezone.now(),
         )
     conversation.refresh_from_db()
     # Rendered in async code next: load the thumbnails' data and the context size now.
+    prefetch_related_objects([user_message], "attachments__blob")
     return Turn(
-        question=Message.objects.prefetch_related("attachments__blob").get(pk=user_message.pk),
+        question=user_message,
         reply=reply,
         choice=send.choice,
+        request=generation.build_request(conversation, reply),
         context_tokens=conversation.context_estimate(send.choice.family),
     )
 
@@ -168,7 +181,12 @@ def _title_from(text: str) -> str:
 
 async def send_message(conversation: Conversation, payload: dict) -> Message:
     """Save the user's message and an empty reply, tell every viewer, start generating."""
-    turn = await sync_to_async(_start_turn)(conversation, payload)
+    channel = await generation.new_channel()
+    try:
+        turn = await sync_to_async(_start_turn)(conversation, payload, channel)
+    except BaseException:
+        await generation.release_channel(channel)
+        raise
     html = render_to_string(
         "chat/conversation.html#new_turn",
         {
@@ -181,7 +199,7 @@ async def send_message(conversation: Conversation, payload: dict) -> Message:
     await get_channel_layer().group_send(
         conversation.group_name, {"type": "chat.html", "html": html}
     )
-    await generation.launch(conversation, turn.reply, turn.choice.routes)
+    generation.launch(conversation, turn.reply, turn.request, turn.choice.routes)
     return turn.reply
 
 
@@ -194,9 +212,15 @@ async def stop_generation(conversation: Conversation) -> bool:
     return True
 
 
-def _start_regeneration(
-    conversation: Conversation, payload: dict
-) -> tuple[Message, Message, ModelChoice]:
+@dataclass(frozen=True)
+class Regeneration:
+    previous: Message
+    reply: Message
+    request: ChatRequest
+    routes: tuple[Route, ...]
+
+
+def _start_regeneration(conversation: Conversation, payload: dict, channel: str) -> Regeneration:
     choice = _model_choice(payload, conversation)
     with transaction.atomic():
         locked = _lock_idle_conversation(conversation)
@@ -210,24 +234,36 @@ def _start_regeneration(
             status=Status.STREAMING,
             model=choice.key,
             reasoning_effort=locked.reasoning_effort if choice.takes_effort else "",
+            generation_channel=channel,
+            heartbeat_at=timezone.now(),
         )
         locked.save(update_fields=["updated_at"])
-    return last, reply, choice
+    reply.version_number, reply.version_count = reply.version_position()
+    return Regeneration(
+        previous=last,
+        reply=reply,
+        request=generation.build_request(locked, reply),
+        routes=choice.routes,
+    )
 
 
 async def regenerate(conversation: Conversation, payload: dict) -> Message:
     """Answer the last question again; the old answer stays as an earlier version."""
-    previous, reply, choice = await sync_to_async(_start_regeneration)(conversation, payload)
-    reply.version_number, reply.version_count = await sync_to_async(reply.version_position)()
+    channel = await generation.new_channel()
+    try:
+        turn = await sync_to_async(_start_regeneration)(conversation, payload, channel)
+    except BaseException:
+        await generation.release_channel(channel)
+        raise
     html = render_to_string(
         "chat/conversation.html#message",
-        {"message": reply, "oob": True, "replaces": previous.dom_id},
+        {"message": turn.reply, "oob": True, "replaces": turn.previous.dom_id},
     )
     await get_channel_layer().group_send(
         conversation.group_name, {"type": "chat.html", "html": html}
     )
-    await generation.launch(conversation, reply, choice.routes)
-    return reply
+    generation.launch(conversation, turn.reply, turn.request, turn.routes)
+    return turn.reply
 
 
 def attach_image(conversation: Conversation, upload) -> Attachment:

@@ -1,0 +1,66 @@
+"""Generations give their channel back to the Redis pub/sub layer when they end.
+
+Each answer listens on a channel of its own (for Stop and for catching up
+from another process). With Redis, a channel is a subscription on the
+server: one left behind per answer is a leak an operator would find only
+when Redis and the app had grown for weeks.
+"""
+
+import uuid
+
+import pytest
+import redis.asyncio as redis
+
+from chatapp.chat.models import Message, Role
+from tests.conftest import wait_for
+from tests.scaleout.conftest import _redis_base_url
+from tests.scaleout.harness import require
+
+from .live import deltas, message_pk, turn_articles
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+async def redis_subscriptions(settings):
+    """Use the Redis pub/sub layer; yield a function counting its channels on the server."""
+    url = _redis_base_url()
+    require(url, "redis (the channel layer)")
+    prefix = f"cleanup-{uuid.uuid4().hex[:8]}"
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [url], "prefix": prefix},
+        }
+    }
+    client = redis.Redis.from_url(url)
+
+    async def subscribed() -> set[bytes]:
+        return set(await client.pubsub_channels(f"{prefix}*"))
+
+    yield subscribed
+    await client.aclose()
+
+
+async def test_an_ended_answer_and_a_refused_send_leave_no_subscription(
+    redis_subscriptions, sockets, alice_session, alice_conversation
+):
+    socket = await sockets(alice_conversation.public_id, alice_session)
+    before = await redis_subscriptions()  # the socket's own channel and its group
+
+    await socket.send(message="Explain heaps", model="o4-mini", reasoning_effort="low")
+    reply_id = message_pk(turn_articles(await socket.receive_until(turn_articles))[1])
+    await socket.receive_until(lambda frame: deltas(frame, reply_id, "reasoning"))
+    reply = await Message.objects.aget(pk=reply_id, role=Role.ASSISTANT)
+    assert reply.generation_channel.encode() in await redis_subscriptions()
+
+    # A send refused while the answer streams must not leave a channel either.
+    await socket.send(message="And tries?", model="o4-mini", reasoning_effort="low")
+    assert "still being written" in await socket.receive_status()
+    await socket.receive_final("complete")
+
+    await wait_for(lambda: _equal(redis_subscriptions, before), timeout=5)
+
+
+async def _equal(subscriptions, expected: set[bytes]) -> bool:
+    return await subscriptions() == expected
