@@ -73,4 +73,4 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
 # --proxy-headers: the client address and scheme come from the reverse
 # proxy's X-Forwarded-For / X-Forwarded-Proto (the app is reachable only
 # through it). -v 0: no plain-text access log; the app logs JSON lines itself.
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "--proxy-headers", "-v", "0", "chatapp.asgi:application"]
+CMD ["python", "-m", "chatapp.serve", "-b", "0.0.0.0", "-p", "8000", "--proxy-headers", "-v", "0", "chatapp.asgi:application"]

@@ -557,7 +557,7 @@ class AppServer:
         with log.open("ab") as out:
             self.process = subprocess.Popen(
                 [
-                    str(BIN / "daphne"),
+                    *(str(BIN / "python"), "-m", "chatapp.serve"),  # as in the Dockerfile
                     *("-b", "127.0.0.1", "-p", str(self.port)),
                     "chatapp.asgi:application",
                 ],

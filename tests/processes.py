@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# The app server as the Dockerfile starts it: daphne on uvloop; add daphne's arguments.
+SERVE = (sys.executable, "-m", "chatapp.serve")
 
 
 def manage(

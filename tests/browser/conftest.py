@@ -35,7 +35,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -44,9 +43,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.processes import ROOT, manage
+from tests.processes import ROOT, SERVE, manage
 
-BIN = Path(sys.executable).parent
 APPLICATION = "chatapp.asgi:application"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -125,7 +123,7 @@ class LiveServer:
         self._log_file.write(f"=== start #{self._starts} on port {self.port}\n".encode())
         self._log_file.flush()
         self.process = subprocess.Popen(
-            [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(self.port), APPLICATION],
+            [*SERVE, "-b", "127.0.0.1", "-p", str(self.port), APPLICATION],
             cwd=ROOT,
             env=self.env,
             stdout=self._log_file,

@@ -68,8 +68,8 @@ class Server:
 
     def command(self) -> list[str]:
         command = dockerfile_command()
-        assert command[0] == "daphne"
-        command[0] = str(BIN / "daphne")
+        assert command[:3] == ["python", "-m", "chatapp.serve"]
+        command[0] = str(BIN / "python")
         command[command.index("-b") + 1] = "127.0.0.1"
         command[command.index("-p") + 1] = str(self.port)
         return command

@@ -26,9 +26,8 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.processes import ROOT, manage
+from tests.processes import ROOT, SERVE, manage
 
-BIN = Path(sys.executable).parent
 APPLICATION = "chatapp.asgi:application"
 START_TIMEOUT = 30.0
 PASSWORD = "scale-out-horse-battery-7"
@@ -190,7 +189,7 @@ class Server:
         log.write(f"=== start #{self.starts} on port {self.port}\n".encode())
         log.flush()
         self.process = subprocess.Popen(
-            [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(self.port), APPLICATION],
+            [*SERVE, "-b", "127.0.0.1", "-p", str(self.port), APPLICATION],
             cwd=ROOT,
             env=self.env,
             stdout=log,
