@@ -357,16 +357,14 @@ class Generation:
             usage.save()
 
 
-def build_request(conversation: Conversation, reply: Message) -> ChatRequest:
+def build_request(
+    conversation: Conversation, reply: Message, earlier: list[Message]
+) -> ChatRequest:
     """The conversation so far as the model should see it: each question with its newest answer.
 
-    Shaping for a particular model happens per route, in the provider layer.
+    ``earlier`` is ``conversation.messages_before(reply)``. Shaping for a
+    particular model happens per route, in the provider layer.
     """
-    earlier = list(
-        conversation.messages.filter(pk__lt=reply.pk)
-        .prefetch_related("attachments__blob")
-        .order_by("pk")
-    )
     newest_answer = {
         message.in_reply_to_id: message
         for message in earlier

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import prefetch_related_objects
+from django.db.models import Exists, OuterRef, prefetch_related_objects
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -71,8 +71,13 @@ def _lock_idle_conversation(conversation: Conversation) -> Conversation:
 
     Call inside a transaction: the lock is what keeps two sends from both starting.
     """
-    locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
-    if locked.messages.filter(status=Status.STREAMING).exists():
+    streaming = Message.objects.filter(conversation=OuterRef("pk"), status=Status.STREAMING)
+    locked = (
+        Conversation.objects.select_for_update()
+        .annotate(busy=Exists(streaming))
+        .get(pk=conversation.pk)
+    )
+    if locked.busy:
         raise SendRefused(
             "A reply is still being written in this conversation. "
             "Wait for it to finish or stop it first."
@@ -165,12 +170,13 @@ def _start_turn(conversation: Conversation, payload: dict, channel: str) -> Turn
     conversation.refresh_from_db()
     # Rendered in async code next: load the thumbnails' data and the context size now.
     prefetch_related_objects([user_message], "attachments__blob")
+    history = conversation.messages_before(reply)
     return Turn(
         question=user_message,
         reply=reply,
         choice=send.choice,
-        request=generation.build_request(conversation, reply),
-        context_tokens=conversation.context_estimate(send.choice.family),
+        request=generation.build_request(conversation, reply, history),
+        context_tokens=conversation.context_estimate(send.choice.family, history),
     )
 
 
@@ -242,7 +248,7 @@ def _start_regeneration(conversation: Conversation, payload: dict, channel: str)
     return Regeneration(
         previous=last,
         reply=reply,
-        request=generation.build_request(locked, reply),
+        request=generation.build_request(locked, reply, locked.messages_before(reply)),
         routes=choice.routes,
     )
 

@@ -43,8 +43,9 @@ async def redis_subscriptions(settings):
 
 
 async def test_an_ended_answer_and_a_refused_send_leave_no_subscription(
-    redis_subscriptions, sockets, alice_session, alice_conversation
+    settings, redis_subscriptions, sockets, alice_session, alice_conversation
 ):
+    settings.SIMULATOR_CHUNK_DELAY = 0.02  # slow enough to look while it streams
     socket = await sockets(alice_conversation.public_id, alice_session)
     before = await redis_subscriptions()  # the socket's own channel and its group
 
