@@ -7,7 +7,7 @@ sent) live in one place.
 
 from dataclasses import dataclass
 
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -180,6 +180,16 @@ def _start_turn(conversation: Conversation, payload: dict, channel: str) -> Turn
     )
 
 
+def _off_the_shared_thread(function):
+    """Run a send's database work in a thread of its own, with its own connection.
+
+    The ORM's async calls all share one thread; behind it, a send waited for
+    every save and every other send in the process. A send is one
+    self-contained transaction, so it can run beside them.
+    """
+    return database_sync_to_async(function, thread_sensitive=False)
+
+
 def _title_from(text: str) -> str:
     line = " ".join(text.split())
     return line if len(line) <= TITLE_CHARS else line[: TITLE_CHARS - 1] + "…"
@@ -189,7 +199,7 @@ async def send_message(conversation: Conversation, payload: dict) -> Message:
     """Save the user's message and an empty reply, tell every viewer, start generating."""
     channel = await generation.new_channel()
     try:
-        turn = await sync_to_async(_start_turn)(conversation, payload, channel)
+        turn = await _off_the_shared_thread(_start_turn)(conversation, payload, channel)
     except BaseException:
         await generation.release_channel(channel)
         raise
@@ -257,7 +267,7 @@ async def regenerate(conversation: Conversation, payload: dict) -> Message:
     """Answer the last question again; the old answer stays as an earlier version."""
     channel = await generation.new_channel()
     try:
-        turn = await sync_to_async(_start_regeneration)(conversation, payload, channel)
+        turn = await _off_the_shared_thread(_start_regeneration)(conversation, payload, channel)
     except BaseException:
         await generation.release_channel(channel)
         raise
