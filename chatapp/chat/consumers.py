@@ -1,5 +1,6 @@
 """The websocket: thin. Authenticate, parse a frame, call a service, relay group events."""
 
+import asyncio
 import json
 import logging
 import math
@@ -13,7 +14,7 @@ from django.utils.html import escape
 
 from chatapp.ratelimit import allow_send
 
-from . import generation, services
+from . import generation, relay, services
 from .models import Conversation, Message, Role, Status, get_conversation_for_user
 
 logger = logging.getLogger(__name__)
@@ -41,20 +42,40 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         # that overlaps the snapshot sent on connect is not shown twice.
         self.seen: dict[int, tuple[int, int]] = {}
         self.held_deltas: dict[int, list[dict]] = {}
-        await self.channel_layer.group_add(self.conversation.group_name, self.channel_name)
+        # Conversation events arrive from two sides (called directly by this
+        # process's publishers, and through the layer from others); the lock
+        # keeps them in order, and after the state sent on connect.
+        self.relay_lock = asyncio.Lock()
+        group = self.conversation.group_name
+        await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
-        await self._send_newest_answer()
+        async with self.relay_lock:
+            # Watching and reading the answer so far, with no await between.
+            relay.watch(group, self)
+            await self._send_newest_answer()
+
+    async def deliver(self, event: dict) -> None:
+        """A conversation event published in this process."""
+        async with self.relay_lock:
+            await self._handle_event(event)
 
     async def dispatch(self, message: dict) -> None:
-        # A delta touches no database: skip Channels' per-event connection
-        # housekeeping, a thread hop that would otherwise dominate relaying.
-        if message["type"] == "chat.delta":
-            await self.chat_delta(message)
+        if message["type"].startswith("chat."):
+            if message.get("origin") == relay.PROCESS_ID:
+                return  # published here: this socket was given it directly
+            async with self.relay_lock:
+                await self._handle_event(message)
             return
         await super().dispatch(message)
 
+    async def _handle_event(self, event: dict) -> None:
+        # No per-event database housekeeping (Channels' thread hop): only a
+        # snapshot reads the database, through the async ORM.
+        await getattr(self, event["type"].replace(".", "_"))(event)
+
     async def disconnect(self, code: int) -> None:
         if self.conversation is not None:
+            relay.unwatch(self.conversation.group_name, self)
             await self.channel_layer.group_discard(self.conversation.group_name, self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None):

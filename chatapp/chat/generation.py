@@ -38,6 +38,7 @@ from chatapp.providers import (
 from chatapp.providers.parsing import estimate_prompt_tokens, estimate_tokens
 from chatapp.usage.models import UsageRecord
 
+from . import relay
 from .markdown import render_markdown
 from .models import Conversation, Message, Role, Status
 
@@ -86,6 +87,8 @@ class Generation:
         self.finish_reason: str | None = None
         self.channel = ""
         self._listener: asyncio.Task | None = None
+        # Whether deltas must also cross to other processes (see relay.watched_elsewhere).
+        self.watched_elsewhere = True
 
     @property
     def group(self) -> str:
@@ -94,6 +97,7 @@ class Generation:
     async def run(self) -> None:
         status, error = Status.COMPLETE, ""
         try:
+            self.watched_elsewhere = await relay.watched_elsewhere(self.group)
             await self._stream_with_failover()
         except asyncio.CancelledError:
             if not self.stop_requested:
@@ -198,7 +202,7 @@ class Generation:
             self.sent_reasoning += len(reasoning)
             self.sent_text += len(text)
             self._last_flush = self.loop.time()
-            await self.layer.group_send(self.group, event)
+            await relay.publish(self.group, event, elsewhere=self.watched_elsewhere)
 
     def take_unsaved_row(self, now: float) -> Message | None:
         """This answer's row for the next batched save, if it has news or its heartbeat is due."""
@@ -227,6 +231,8 @@ class Generation:
                 case "generation.stop":
                     self.stop()
                 case "generation.snapshot":
+                    # Only a socket in another process asks: stream to the layer from now on.
+                    self.watched_elsewhere = True
                     await self.layer.send(request["reply_to"], self.snapshot())
 
     def _stop_listening(self) -> None:
@@ -278,7 +284,7 @@ class Generation:
         await sync_to_async(self._save_outcome)(self._usage_record(status, ended))
         html = render_to_string("chat/conversation.html#message", {"message": message, "oob": True})
         _running.pop(self.conversation.pk, None)
-        await self.layer.group_send(
+        await relay.publish(
             self.group, {"type": "chat.finished", "message_id": message.pk, "html": html}
         )
         logger.info(

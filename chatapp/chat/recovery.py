@@ -10,7 +10,6 @@ import asyncio
 import logging
 from datetime import timedelta
 
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import DatabaseError
 from django.db.models import Q
@@ -19,7 +18,7 @@ from django.utils import timezone
 
 from chatapp.usage.models import Outcome, UsageRecord
 
-from . import generation
+from . import generation, relay
 from .markdown import render_markdown
 from .models import Attachment, Message, Status
 
@@ -69,7 +68,7 @@ async def interrupt_orphans(*, started_before_this_process: bool = False) -> int
             outcome=Outcome.INTERRUPTED,
         )
         html = render_to_string("chat/conversation.html#message", {"message": message, "oob": True})
-        await get_channel_layer().group_send(
+        await relay.publish(
             message.conversation.group_name,
             {"type": "chat.finished", "message_id": message.pk, "html": html},
         )

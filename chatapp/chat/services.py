@@ -8,7 +8,6 @@ sent) live in one place.
 from dataclasses import dataclass
 
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
@@ -20,7 +19,7 @@ from django.utils import timezone
 from chatapp.gateways.registry import ModelChoice, Route, find_model, model_choices
 from chatapp.providers import ChatRequest
 
-from . import generation
+from . import generation, relay
 from .images import ImageRejected, normalize_image
 from .models import Attachment, Conversation, Effort, ImageBlob, Message, Role, Status
 
@@ -212,9 +211,7 @@ async def send_message(conversation: Conversation, payload: dict) -> Message:
             "selected_model": turn.choice,
         },
     )
-    await get_channel_layer().group_send(
-        conversation.group_name, {"type": "chat.html", "html": html}
-    )
+    await relay.publish(conversation.group_name, {"type": "chat.html", "html": html})
     generation.launch(conversation, turn.reply, turn.request, turn.choice.routes)
     return turn.reply
 
@@ -275,9 +272,7 @@ async def regenerate(conversation: Conversation, payload: dict) -> Message:
         "chat/conversation.html#message",
         {"message": turn.reply, "oob": True, "replaces": turn.previous.dom_id},
     )
-    await get_channel_layer().group_send(
-        conversation.group_name, {"type": "chat.html", "html": html}
-    )
+    await relay.publish(conversation.group_name, {"type": "chat.html", "html": html})
     generation.launch(conversation, turn.reply, turn.request, turn.routes)
     return turn.reply
 

@@ -148,6 +148,36 @@ async def test_tab_opened_on_a_mid_stream_catches_up_with_b_without_gap_or_dupli
                 await tab.close()
 
 
+async def test_a_first_tab_on_a_opened_mid_stream_gets_the_rest_live(cluster):
+    # B streams to no other process until someone there asks for the answer so far.
+    conversation = cluster.visitor.new_conversation()
+    session = cluster.visitor.session
+    on_b = await Socket.open(cluster.b, conversation, session)
+    late = None
+    try:
+        await on_b.send(
+            action="send", message="Relay token delta-4 alone", model=MODEL, reasoning_effort="high"
+        )
+        message = await on_b.wait_for(new_assistant_message)
+        await on_b.wait_for(lambda f: len(on_b.streamed(message)[0]) > 200)
+        late = await Socket.open(cluster.a, conversation, session)
+
+        await late.wait_for(lambda f: True)
+        snapshot = article(late.frames[0], message)
+        assert snapshot is not None and snapshot.status == "streaming"
+        await late.wait_for(lambda f: final_article(f, message))
+        after_reasoning, after_answer = late.streamed(message, start=1)
+        pieces = [f for f in late.frames[1:] if any(deltas(f, message))]
+        assert len(pieces) >= 5, f"after the snapshot the text came in {len(pieces)} pieces"
+        stored = stored_message(cluster.database_url, message)
+        assert snapshot.reasoning + after_reasoning == stored["reasoning"]
+        assert snapshot.streamed_answer + after_answer == stored["content"]
+    finally:
+        for tab in (on_b, late):
+            if tab is not None:
+                await tab.close()
+
+
 async def test_a_tab_on_the_generating_process_streams_live_too(cluster, show_logs_on_failure):
     # A fresh process. Its generating task listens on a channel of its own; on the Redis
     # layer every channel of a process shares one reader, so a listener on a channel

@@ -1,0 +1,88 @@
+"""Conversation events to every viewer: this process's sockets directly, other processes
+through the channel layer.
+
+Every event for a conversation's viewers (a new turn, streamed text, the
+finished answer, recovery's verdict) goes through ``publish``. Through the
+channel layer, each event cost a copy, a queue and a task switch per
+viewer, and with Redis a publish and a decode as well; with hundreds of
+answers streaming that was most of the relay's work, though nearly every
+viewer sits in the process that generates. So sockets register here and are
+called in order, and the layer carries an event only where another process
+may have viewers. A process ignores its own events coming back from Redis.
+"""
+
+import logging
+import uuid
+from typing import Protocol
+
+from channels.layers import InMemoryChannelLayer, get_channel_layer
+from channels_redis.pubsub import RedisPubSubChannelLayer
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
+
+# Tags this process's events on the layer, so it can skip them when they come back.
+PROCESS_ID = uuid.uuid4().hex
+
+
+class Viewer(Protocol):
+    async def deliver(self, event: dict) -> None: ...
+
+
+_viewers: dict[str, list[Viewer]] = {}
+
+
+def watch(group: str, viewer: Viewer) -> None:
+    _viewers.setdefault(group, []).append(viewer)
+
+
+def unwatch(group: str, viewer: Viewer) -> None:
+    viewers = _viewers.get(group, [])
+    if viewer in viewers:
+        viewers.remove(viewer)
+    if not viewers:
+        _viewers.pop(group, None)
+
+
+def spans_processes() -> bool:
+    """Whether other processes share this channel layer (Redis), so may have viewers."""
+    return not isinstance(get_channel_layer(), InMemoryChannelLayer)
+
+
+async def publish(group: str, event: dict, *, elsewhere: bool = True) -> None:
+    """Give ``event`` to the group's viewers here and, with ``elsewhere``, in other processes."""
+    for viewer in tuple(_viewers.get(group, ())):
+        try:
+            await viewer.deliver(event)
+        except Exception:
+            # A socket that broke must not keep the others from their stream.
+            logger.exception("could not relay to a viewer; dropping it")
+            unwatch(group, viewer)
+    if elsewhere and spans_processes():
+        await get_channel_layer().group_send(group, {**event, "origin": PROCESS_ID})
+
+
+async def watched_elsewhere(group: str) -> bool:
+    """Whether a socket in another process may be watching ``group`` right now.
+
+    With the Redis pub/sub layer every process with a viewer of the group
+    subscribes to the group's channel, so Redis counts them (asked on the
+    layer's own connection: channels-redis internals, pinned below 5). A
+    viewer that arrives later asks the generation for a snapshot, which
+    tells it then. Other layers: assume someone is.
+    """
+    layer = get_channel_layer()
+    if not spans_processes():
+        return False
+    if not isinstance(layer, RedisPubSubChannelLayer):
+        return True
+    channel = layer._get_group_channel_name(group)
+    subscribed_here = channel in layer.groups
+    shard = layer._get_shard(channel)
+    shard._ensure_redis()
+    try:
+        [(_, subscribers)] = await shard._redis.pubsub_numsub(channel)
+    except (RedisError, OSError):
+        logger.warning("could not count a group's processes; relaying to all", exc_info=True)
+        return True
+    return subscribers > (1 if subscribed_here else 0)
