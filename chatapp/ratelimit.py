@@ -22,7 +22,8 @@ import time
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.locmem import LocMemCache
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +66,18 @@ def _send_retry_after(limit: int, current: int, previous: int, elapsed: float) -
     return to_rollover + max(wait, 0.0)
 
 
+async def _in_cache(function, *args):
+    """Call a cache-counting function from async code.
+
+    Process memory is counted in place: a thread would only queue it behind
+    the database work that sends do in the same threads. A shared cache
+    (Redis) is network I/O, so it gets a thread.
+    """
+    if isinstance(caches["default"], LocMemCache):
+        return function(*args)
+    return await sync_to_async(function, thread_sensitive=False)(*args)
+
+
 async def allow_send(user_id: int, *, now: float | None = None) -> tuple[bool, float]:
     """Count a send by ``user_id``: ``(True, 0.0)``, or ``(False, seconds to wait)``.
 
@@ -76,9 +89,7 @@ async def allow_send(user_id: int, *, now: float | None = None) -> tuple[bool, f
         return True, 0.0
     now = time.time() if now is None else now
     try:
-        current, previous, elapsed = await sync_to_async(_send_counts, thread_sensitive=False)(
-            user_id, now
-        )
+        current, previous, elapsed = await _in_cache(_send_counts, user_id, now)
     except Exception:  # the cache is down: let the send through
         logger.warning("send rate limit not checked: cache unavailable", exc_info=True)
         return True, 0.0
@@ -86,7 +97,7 @@ async def allow_send(user_id: int, *, now: float | None = None) -> tuple[bool, f
     if estimate <= limit:
         return True, 0.0
     try:
-        await sync_to_async(_uncount_send, thread_sensitive=False)(user_id, now)
+        await _in_cache(_uncount_send, user_id, now)
     except Exception:
         logger.warning("refused send not uncounted: cache unavailable", exc_info=True)
     retry_after = _send_retry_after(limit, current - 1, previous, elapsed)
