@@ -306,9 +306,9 @@ def driver_process(control) -> None:
         if command[0] == "stop":
             return
         if command[0] == "app":
-            _, port, conversations, effort, ramp, timeout = command
+            _, ports, conversations, effort, ramp, timeout = command
             control.send(
-                asyncio.run(_drive_app(control, port, conversations, effort, ramp, timeout))
+                asyncio.run(_drive_app(control, ports, conversations, effort, ramp, timeout))
             )
         elif command[0] == "direct":
             _, port, tokens, effort, ramp = command
@@ -329,12 +329,14 @@ class Race:
         self.deadline = float("inf")
 
 
-async def _drive_app(control, port, conversations, effort, ramp, timeout):
+async def _drive_app(control, ports, conversations, effort, ramp, timeout):
     ready: list[str] = []
     race = Race()
     count = len(conversations)
     tasks = []
     for number, (public_id, session, token) in enumerate(conversations):
+        # Spread over the app processes as a load balancer would.
+        port = ports[number % len(ports)]
         client = _app_client(
             port, public_id, session, token, effort, ramp * number / count, race, ready
         )
@@ -592,6 +594,11 @@ class AppServer:
             self.process.wait()
 
 
+def servers_described(count: int) -> str:
+    processes = "one daphne process" if count == 1 else f"{count} daphne processes"
+    return f"{processes} on uvloop"
+
+
 def server_environment(database_url: str, simulator_url: str, redis_url: str) -> dict:
     env = {
         key: value
@@ -769,14 +776,17 @@ def run_size(n: int, args, simulator, driver, database: Database, redis_url: str
         flush_redis(redis_url)
     env = server_environment(url, simulator["url"], redis_url)
     conversations = create_conversations(env, n, args.effort, label)
-    server = AppServer(env, workdir / f"server-{label}.log")
+    servers = [
+        AppServer(env, workdir / f"server-{label}-{number}.log") for number in range(args.processes)
+    ]
+    pids = [server.pid for server in servers]
     tokens = [f"bm-{uuid.uuid4().hex[:6]}-{number:04d}" for number in range(n)]
     try:
-        row.idle_rss_mb = memory_kib(server.pid)["VmRSS"] / 1024
+        row.idle_rss_mb = sum(memory_kib(pid)["VmRSS"] for pid in pids) / 1024
         driver["pipe"].send(
             (
                 "app",
-                server.port,
+                [server.port for server in servers],
                 [(p, s, t) for (p, s), t in zip(conversations, tokens, strict=True)],
                 args.effort,
                 args.ramp,
@@ -786,25 +796,26 @@ def run_size(n: int, args, simulator, driver, database: Database, redis_url: str
         if not driver["pipe"].poll(600):
             raise RuntimeError("the clients did not connect within 10 minutes")
         _, _, row.connect_seconds = driver["pipe"].recv()
-        rss_connected = memory_kib(server.pid)["VmRSS"]
+        rss_connected = sum(memory_kib(pid)["VmRSS"] for pid in pids)
         counts_before = database.counters(url)
-        cpu_before = cpu_seconds(server.pid)
+        cpu_before = sum(cpu_seconds(pid) for pid in pids)
         sim_before = cpu_seconds(simulator["pid"])
         driver_before = cpu_seconds(driver["pid"])
         wall_before = time.monotonic()
-        profiler = start_profiler(args, server.pid, label, workdir)
+        profiler = start_profiler(args, pids[0], label, workdir)
         driver["pipe"].send("go")
         if not driver["pipe"].poll(args.ramp + args.timeout + 120):
             raise RuntimeError("the clients did not report back")
         go_at, results = driver["pipe"].recv()
         wall = time.monotonic() - wall_before
-        cpu = cpu_seconds(server.pid) - cpu_before
+        cpu = sum(cpu_seconds(pid) for pid in pids) - cpu_before
         row.simulator_cpu_share = (cpu_seconds(simulator["pid"]) - sim_before) / wall
         row.driver_cpu_share = (cpu_seconds(driver["pid"]) - driver_before) / wall
         stop_profiler(profiler)
-        memory = memory_kib(server.pid)
+        peak_rss = sum(memory_kib(pid)["VmHWM"] for pid in pids)
     finally:
-        server.stop()
+        for server in servers:
+            server.stop()
     simulator["pipe"].send("dump")
     records = simulator["pipe"].recv()
     counts_after = database.counters(url)
@@ -825,8 +836,8 @@ def run_size(n: int, args, simulator, driver, database: Database, redis_url: str
     row.stream_seconds = statistics.mean(durations) if durations else float("nan")
     row.cpu_per_1000_chunks = cpu / max(summary["chunks"], 1) * 1000
     row.cpu_share = cpu / wall
-    row.peak_rss_mb = memory["VmHWM"] / 1024
-    row.rss_per_stream_kb = (memory["VmHWM"] - rss_connected) / n
+    row.peak_rss_mb = peak_rss / 1024
+    row.rss_per_stream_kb = (peak_rss - rss_connected) / n
     row.app_chunks_per_second = (summary["chunks"] - summary["missing"]) / summary["seconds"]
     if counts_before is not None and counts_after is not None:
         delta = {k: counts_after[k] - counts_before.get(k, 0) for k in counts_after}
@@ -1005,6 +1016,12 @@ def main() -> None:
         const=os.environ.get("REDIS_URL") or DEFAULT_REDIS,
         help="use the Redis channel layer (default: in-memory)",
     )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="app processes, clients spread over them (more than one needs --redis)",
+    )
     parser.add_argument("--sqlite", action="store_true", help="SQLite file instead of PostgreSQL")
     parser.add_argument(
         "--database-url",
@@ -1014,6 +1031,8 @@ def main() -> None:
     parser.add_argument("--profile", help="py-spy raw profile of the app server: path prefix")
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",") if size]
+    if args.processes > 1 and not args.redis:
+        sys.exit("--processes above 1 needs --redis: the processes share Redis, as in production")
 
     kind = "sqlite" if args.sqlite else "postgres"
     for url in ([] if args.sqlite else [args.database_url]) + ([args.redis] if args.redis else []):
@@ -1045,7 +1064,8 @@ def main() -> None:
     layer = "Redis channel layer" if redis_url else "in-memory channel layer"
     database_name = "SQLite file" if args.sqlite else "PostgreSQL"
     setup = (
-        f"one daphne process (DEBUG=0), {database_name}, {layer}; simulator in its own process "
+        f"{servers_described(args.processes)} (DEBUG=0), {database_name}, {layer}; "
+        f"simulator in its own process "
         f"at {1 / args.chunk_delay:.0f} chunks/s per stream ({args.effort} effort); "
         f"clients in their own process; sends spread over {args.ramp:.0f} s; "
         f"{os.cpu_count()} CPUs, load average before start {os.getloadavg()[0]:.2f}"
