@@ -138,19 +138,26 @@ class ConversationConsumer(AsyncWebsocketConsumer):
             return
         if newest.status != Status.STREAMING or not newest.generation_channel:
             # It may have finished (or been recovered) while this page was away.
-            newest.version_number, newest.version_count = await sync_to_async(
-                newest.version_position
-            )()
-            await self.send(
-                text_data=render_to_string(
-                    "chat/conversation.html#message", {"message": newest, "oob": True}
-                )
-            )
+            await self._send_stored_answer(newest)
             return
         self.held_deltas[newest.pk] = []
         await self.channel_layer.send(
             newest.generation_channel,
-            {"type": "generation.snapshot", "reply_to": self.channel_name},
+            {
+                "type": "generation.snapshot",
+                "message_id": newest.pk,
+                "reply_to": self.channel_name,
+            },
+        )
+
+    async def _send_stored_answer(self, message: Message) -> None:
+        message.version_number, message.version_count = await sync_to_async(
+            message.version_position
+        )()
+        await self.send(
+            text_data=render_to_string(
+                "chat/conversation.html#message", {"message": message, "oob": True}
+            )
         )
 
     # Group events, sent by services and generation.
@@ -161,8 +168,13 @@ class ConversationConsumer(AsyncWebsocketConsumer):
     async def chat_snapshot(self, event: dict) -> None:
         message_id = event["message_id"]
         message = await Message.objects.filter(pk=message_id).afirst()
-        if message is None or message.status != Status.STREAMING:
+        if message is None:
             self.held_deltas.pop(message_id, None)
+            return
+        if message.status != Status.STREAMING or "text" not in event:
+            # It ended before the snapshot: the stored answer is the whole of it.
+            self.held_deltas.pop(message_id, None)
+            await self._send_stored_answer(message)
             return
         message.reasoning, message.content = event["reasoning"], event["text"]
         message.reasoning_seconds = event["thought_for"]

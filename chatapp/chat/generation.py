@@ -7,7 +7,6 @@ touch it; Stop cancels it.
 """
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass, field, replace
 
@@ -44,8 +43,9 @@ from .models import Conversation, Message, Role, Status
 
 logger = logging.getLogger(__name__)
 
-# Generations running in this process, by conversation pk.
+# Generations running in this process, by conversation pk and by message pk.
 _running: dict[int, "Generation"] = {}
+_by_message: dict[int, "Generation"] = {}
 
 INTERNAL_ERROR = "Something went wrong on our side while writing this answer. Try again."
 CUT_OFF_NOTE = (
@@ -64,6 +64,8 @@ class Generation:
     tool_calls: ToolCallAssembler = field(default_factory=ToolCallAssembler)
     stop_requested: bool = False
     task: asyncio.Task | None = None
+    # Whether events must also cross to other processes (see relay.watched_elsewhere).
+    watched_elsewhere: bool = True
     reasoning_seconds: float | None = None
     # Offsets of what viewers have been sent; the rest is pending.
     sent_reasoning: int = 0
@@ -85,10 +87,6 @@ class Generation:
         self.route: Route = self.routes[0]
         self.usage: Usage | None = None
         self.finish_reason: str | None = None
-        self.channel = ""
-        self._listener: asyncio.Task | None = None
-        # Whether deltas must also cross to other processes (see relay.watched_elsewhere).
-        self.watched_elsewhere = True
 
     @property
     def group(self) -> str:
@@ -97,7 +95,6 @@ class Generation:
     async def run(self) -> None:
         status, error = Status.COMPLETE, ""
         try:
-            self.watched_elsewhere = await relay.watched_elsewhere(self.group)
             await self._stream_with_failover()
         except asyncio.CancelledError:
             if not self.stop_requested:
@@ -218,28 +215,6 @@ class Generation:
             heartbeat_at=timezone.now(),
         )
 
-    async def listen(self) -> None:
-        """Answer stop and snapshot requests from any process.
-
-        The task is reachable at ``self.channel`` (stored on the message), so a
-        browser connected to another server process can still stop it or
-        catch up with it.
-        """
-        while True:
-            request = await self.layer.receive(self.channel)
-            match request.get("type"):
-                case "generation.stop":
-                    self.stop()
-                case "generation.snapshot":
-                    # Only a socket in another process asks: stream to the layer from now on.
-                    self.watched_elsewhere = True
-                    await self.layer.send(request["reply_to"], self.snapshot())
-
-    def _stop_listening(self) -> None:
-        # Cancelling the receive is also what makes the Redis pub/sub layer unsubscribe.
-        if self._listener is not None:
-            self._listener.cancel()
-
     def snapshot(self) -> dict:
         return {
             "type": "chat.snapshot",
@@ -280,12 +255,14 @@ class Generation:
         ]
         message.finished_at = timezone.now()
         message.generation_channel = ""
-        self._stop_listening()
         await sync_to_async(self._save_outcome)(self._usage_record(status, ended))
         html = render_to_string("chat/conversation.html#message", {"message": message, "oob": True})
         _running.pop(self.conversation.pk, None)
+        _by_message.pop(message.pk, None)
         await relay.publish(
-            self.group, {"type": "chat.finished", "message_id": message.pk, "html": html}
+            self.group,
+            {"type": "chat.finished", "message_id": message.pk, "html": html},
+            elsewhere=self.watched_elsewhere,
         )
         logger.info(
             "completion finished",
@@ -398,38 +375,73 @@ def build_request(
     )
 
 
-async def new_channel() -> str:
-    """A channel for a generation to listen on, made before its message is saved.
+class Requests:
+    """This process's one channel for stop and snapshot requests to its generations.
 
-    The message names it, so it must exist before anyone can read the message.
+    A browser connected to another process reaches a generation through the
+    channel stored on its message. One channel per answer cost a Redis
+    SUBSCRIBE and UNSUBSCRIBE per answer, each waiting its turn on the
+    layer's single connection; under a burst of sends that queue held new
+    answers back for up to a second. One per process (per event loop) is
+    subscribed once.
     """
-    return await get_channel_layer().new_channel()
+
+    def __init__(self) -> None:
+        self._channel = ""
+        self._task: asyncio.Task | None = None
+
+    async def channel(self) -> str:
+        loop = asyncio.get_running_loop()
+        if self._task is None or self._task.done() or self._task.get_loop() is not loop:
+            self._channel = await get_channel_layer().new_channel()
+            self._task = loop.create_task(self._answer(self._channel), name="generation-requests")
+        return self._channel
+
+    async def _answer(self, channel: str) -> None:
+        layer = get_channel_layer()
+        while True:
+            request = await layer.receive(channel)
+            running = _by_message.get(request.get("message_id"))
+            match request.get("type"):
+                case "generation.stop" if running is not None:
+                    running.stop()
+                case "generation.snapshot":
+                    if running is None:  # it ended meanwhile: the socket reads the stored answer
+                        reply = {"type": "chat.snapshot", "message_id": request.get("message_id")}
+                    else:
+                        # A socket in another process asks: stream to the layer from now on.
+                        running.watched_elsewhere = True
+                        reply = running.snapshot()
+                    await layer.send(request["reply_to"], reply)
 
 
-async def release_channel(channel: str) -> None:
-    """Give back a channel no generation will listen on (its send was refused).
+_requests = Requests()
 
-    Channel layers have no call for this; a cancelled receive is how Channels
-    itself ends one (the Redis pub/sub layer unsubscribes then).
-    """
-    receiving = asyncio.ensure_future(get_channel_layer().receive(channel))
-    await asyncio.sleep(0)
-    receiving.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await receiving
+
+async def requests_channel() -> str:
+    """The channel to store on a new streaming answer (made before the answer is saved)."""
+    return await _requests.channel()
 
 
 def launch(
-    conversation: Conversation, reply: Message, request: ChatRequest, routes: tuple[Route, ...]
+    conversation: Conversation,
+    reply: Message,
+    request: ChatRequest,
+    routes: tuple[Route, ...],
+    *,
+    watched_elsewhere: bool,
 ) -> Generation:
-    """Start writing ``reply``, saved as streaming with its generation channel."""
+    """Start writing ``reply``, saved as streaming with ``requests_channel()``."""
     generation = Generation(
-        conversation=conversation, message=reply, request=request, routes=routes
+        conversation=conversation,
+        message=reply,
+        request=request,
+        routes=routes,
+        watched_elsewhere=watched_elsewhere,
     )
-    generation.channel = reply.generation_channel
     _running[conversation.pk] = generation
+    _by_message[reply.pk] = generation
     generation.task = asyncio.create_task(generation.run(), name=f"generation-{reply.pk}")
-    generation._listener = asyncio.create_task(generation.listen(), name=f"listen-{reply.pk}")
     _saves.keep_running()
     return generation
 
@@ -491,4 +503,6 @@ async def request_stop(message: Message) -> None:
     if local is not None and local.message.pk == message.pk:
         local.stop()
     elif message.generation_channel:
-        await get_channel_layer().send(message.generation_channel, {"type": "generation.stop"})
+        await get_channel_layer().send(
+            message.generation_channel, {"type": "generation.stop", "message_id": message.pk}
+        )

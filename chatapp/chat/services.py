@@ -194,14 +194,28 @@ def _title_from(text: str) -> str:
     return line if len(line) <= TITLE_CHARS else line[: TITLE_CHARS - 1] + "…"
 
 
+async def _start_generating(
+    conversation: Conversation,
+    html: str,
+    reply: Message,
+    request: ChatRequest,
+    routes: tuple[Route, ...],
+) -> None:
+    """Show the new answer to every viewer, then write it.
+
+    Asked once the answer is saved: a socket elsewhere that connects later
+    finds it streaming and asks for a snapshot, which the generation hears.
+    """
+    group = conversation.group_name
+    elsewhere = await relay.watched_elsewhere(group)
+    await relay.publish(group, {"type": "chat.html", "html": html}, elsewhere=elsewhere)
+    generation.launch(conversation, reply, request, routes, watched_elsewhere=elsewhere)
+
+
 async def send_message(conversation: Conversation, payload: dict) -> Message:
     """Save the user's message and an empty reply, tell every viewer, start generating."""
-    channel = await generation.new_channel()
-    try:
-        turn = await _off_the_shared_thread(_start_turn)(conversation, payload, channel)
-    except BaseException:
-        await generation.release_channel(channel)
-        raise
+    channel = await generation.requests_channel()
+    turn = await _off_the_shared_thread(_start_turn)(conversation, payload, channel)
     html = render_to_string(
         "chat/conversation.html#new_turn",
         {
@@ -211,8 +225,7 @@ async def send_message(conversation: Conversation, payload: dict) -> Message:
             "selected_model": turn.choice,
         },
     )
-    await relay.publish(conversation.group_name, {"type": "chat.html", "html": html})
-    generation.launch(conversation, turn.reply, turn.request, turn.choice.routes)
+    await _start_generating(conversation, html, turn.reply, turn.request, turn.choice.routes)
     return turn.reply
 
 
@@ -262,18 +275,13 @@ def _start_regeneration(conversation: Conversation, payload: dict, channel: str)
 
 async def regenerate(conversation: Conversation, payload: dict) -> Message:
     """Answer the last question again; the old answer stays as an earlier version."""
-    channel = await generation.new_channel()
-    try:
-        turn = await _off_the_shared_thread(_start_regeneration)(conversation, payload, channel)
-    except BaseException:
-        await generation.release_channel(channel)
-        raise
+    channel = await generation.requests_channel()
+    turn = await _off_the_shared_thread(_start_regeneration)(conversation, payload, channel)
     html = render_to_string(
         "chat/conversation.html#message",
         {"message": turn.reply, "oob": True, "replaces": turn.previous.dom_id},
     )
-    await relay.publish(conversation.group_name, {"type": "chat.html", "html": html})
-    generation.launch(conversation, turn.reply, turn.request, turn.routes)
+    await _start_generating(conversation, html, turn.reply, turn.request, turn.routes)
     return turn.reply
 
 
