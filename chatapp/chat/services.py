@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, prefetch_related_objects
+from django.db.models import Exists, OuterRef
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -167,11 +167,10 @@ def _start_turn(conversation: Conversation, payload: dict, channel: str) -> Turn
             heartbeat_at=timezone.now(),
         )
     conversation.refresh_from_db()
-    # Rendered in async code next: load the thumbnails' data and the context size now.
-    prefetch_related_objects([user_message], "attachments__blob")
+    # Rendered in async code next: the question ends the history, its thumbnails loaded.
     history = conversation.messages_before(reply)
     return Turn(
-        question=user_message,
+        question=history[-1],
         reply=reply,
         choice=send.choice,
         request=generation.build_request(conversation, reply, history),
