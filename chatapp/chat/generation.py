@@ -401,18 +401,26 @@ class Requests:
         layer = get_channel_layer()
         while True:
             request = await layer.receive(channel)
-            running = _by_message.get(request.get("message_id"))
-            match request.get("type"):
-                case "generation.stop" if running is not None:
-                    running.stop()
-                case "generation.snapshot":
-                    if running is None:  # it ended meanwhile: the socket reads the stored answer
-                        reply = {"type": "chat.snapshot", "message_id": request.get("message_id")}
-                    else:
-                        # A socket in another process asks: stream to the layer from now on.
-                        running.watched_elsewhere = True
-                        reply = running.snapshot()
-                    await layer.send(request["reply_to"], reply)
+            try:
+                await self._answer_one(layer, request)
+            except Exception:
+                # The channel's name is stored on answers: keep listening on it.
+                logger.exception("could not answer a generation request")
+
+    @staticmethod
+    async def _answer_one(layer, request: dict) -> None:
+        running = _by_message.get(request.get("message_id"))
+        match request.get("type"):
+            case "generation.stop" if running is not None:
+                running.stop()
+            case "generation.snapshot":
+                if running is None:  # it ended meanwhile: the socket reads the stored answer
+                    reply = {"type": "chat.snapshot", "message_id": request.get("message_id")}
+                else:
+                    # A socket in another process asks: stream to the layer from now on.
+                    running.watched_elsewhere = True
+                    reply = running.snapshot()
+                await layer.send(request["reply_to"], reply)
 
 
 _requests = Requests()
