@@ -1,4 +1,4 @@
-"""Relay benchmark: N conversations stream at once through one app server.
+"""Relay benchmark: N conversations stream at once through the app.
 
 Not a test: it measures and prints, it asserts nothing. See benchmarks/README.md.
 
@@ -6,8 +6,10 @@ Per size N it starts, each in its own process:
 
 - the gateway simulator (``SimulatorServer``, wrapped here so it records when
   it wrote each chunk and what the chunk said),
-- one daphne process serving the app (PostgreSQL + in-memory channel layer by
-  default; ``--redis`` for the Redis layer, ``--sqlite`` for a SQLite file),
+- one daphne process serving the app, as the Dockerfile starts it (PostgreSQL
+  + in-memory channel layer by default; ``--redis`` for the Redis layer,
+  ``--sqlite`` for a SQLite file; ``--processes K --redis`` for K of them,
+  the clients spread over them),
 - a driver process holding N websocket clients, one per conversation, each
   sending one message with a unique token (the simulator echoes it in the
   reasoning, which maps simulator requests to conversations).
@@ -18,6 +20,7 @@ process on the machine).
 
     .venv/bin/python benchmarks/relay.py                      # N = 50, 200, 500
     .venv/bin/python benchmarks/relay.py --sizes 50,200 --redis
+    .venv/bin/python benchmarks/relay.py --processes 2 --redis
 """
 
 import argparse
