@@ -72,7 +72,6 @@ class Generation:
     sent_text: int = 0
 
     def __post_init__(self) -> None:
-        self.layer = get_channel_layer()
         self.loop = asyncio.get_running_loop()
         self.started = self.loop.time()
         self.first_token_at: float | None = None
@@ -230,6 +229,22 @@ class Generation:
             self.task.cancel()
 
     async def _finish(self, status: str, error: str) -> None:
+        try:
+            await self._save_and_announce(status, error)
+        except Exception:
+            # This process no longer writes the answer either way: its heartbeat
+            # stops, and recovery marks it interrupted with the text saved so far.
+            logger.exception("could not save a finished answer", extra={"status": status})
+        finally:
+            self._forget()
+
+    def _forget(self) -> None:
+        """Stop counting as running here (a next answer may already have taken the slot)."""
+        if _running.get(self.conversation.pk) is self:
+            del _running[self.conversation.pk]
+        _by_message.pop(self.message.pk, None)
+
+    async def _save_and_announce(self, status: str, error: str) -> None:
         if self._flush_handle:
             self._flush_handle.cancel()
             self._flush_handle = None
@@ -256,9 +271,9 @@ class Generation:
         message.finished_at = timezone.now()
         message.generation_channel = ""
         await sync_to_async(self._save_outcome)(self._usage_record(status, ended))
+        # Before viewers hear of it: a socket connecting from now on reads the saved answer.
+        self._forget()
         html = render_to_string("chat/conversation.html#message", {"message": message, "oob": True})
-        _running.pop(self.conversation.pk, None)
-        _by_message.pop(message.pk, None)
         await relay.publish(
             self.group,
             {"type": "chat.finished", "message_id": message.pk, "html": html},

@@ -87,6 +87,7 @@ async def finish_generations(timeout: float = 10) -> None:
         for task in tasks:
             task.cancel()
         generation._running.clear()
+        generation._by_message.clear()
 
 
 # Reading fragments.
