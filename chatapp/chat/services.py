@@ -137,10 +137,9 @@ class Turn:
 
 
 def _start_turn(conversation: Conversation, payload: dict, channel: str) -> Turn:
-    """Everything a send needs from the database, in one trip to the database thread.
+    """Everything a send needs from the database, in one trip to a worker thread.
 
-    That thread is shared by every socket of the process: each extra trip
-    queues behind hundreds of streams when many people send at once.
+    When many people send at once, every extra trip waits behind theirs.
     """
     send = parse_send(payload, conversation)
     with transaction.atomic():
