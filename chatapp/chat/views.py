@@ -4,7 +4,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_POST
 
-from chatapp.gateways.registry import is_simulated, model_choices
+from chatapp.gateways.registry import model_choices
 
 from . import services
 from .forms import ConversationSettingsForm
@@ -37,7 +37,7 @@ def conversation_page(request, public_id):
         "models": choices,
         "selected_model": selected,
         "efforts": Effort.choices,
-        "simulated": is_simulated(),
+        "simulated": selected.simulated,
         "settings_form": ConversationSettingsForm(instance=conversation),
         "context_tokens": conversation.context_estimate(selected.family),
     }

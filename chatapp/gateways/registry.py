@@ -31,6 +31,7 @@ class Route:
     model_id: str
     family: ModelFamily
     prices: Prices | None
+    simulated: bool = False
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,11 @@ class ModelChoice:
     @property
     def takes_images(self) -> bool:
         return self.family.capabilities.vision
+
+    @property
+    def simulated(self) -> bool:
+        """The built-in simulator answers (no gateway is configured): the page says so."""
+        return self.routes[0].simulated
 
 
 @cache
@@ -66,9 +72,15 @@ def _environment_routes() -> list[Route]:
     return [_route(endpoint, model_id) for model_id in settings.OPENAI_MODELS]
 
 
-def _route(endpoint: Endpoint, model_id: str) -> Route:
+def _route(endpoint: Endpoint, model_id: str, *, simulated: bool = False) -> Route:
     family = family_for(model_id)
-    return Route(endpoint=endpoint, model_id=model_id, family=family, prices=family.prices)
+    return Route(
+        endpoint=endpoint,
+        model_id=model_id,
+        family=family,
+        prices=family.prices,
+        simulated=simulated,
+    )
 
 
 def _configured_routes() -> list[Route]:
@@ -90,24 +102,15 @@ def _simulator_routes() -> list[Route]:
     endpoint = Endpoint(
         name=SIMULATOR_NAME, base_url=_simulator_url(settings.SIMULATOR_CHUNK_DELAY)
     )
-    return [_route(endpoint, model_id) for model_id in SIMULATED_MODELS]
-
-
-def _all_routes() -> tuple[list[Route], bool]:
-    routes = _environment_routes() + _configured_routes()
-    if routes:
-        return routes, False
-    return _simulator_routes(), True
-
-
-def is_simulated() -> bool:
-    return _all_routes()[1]
+    return [_route(endpoint, model_id, simulated=True) for model_id in SIMULATED_MODELS]
 
 
 def model_choices() -> list[ModelChoice]:
     """Every model a person can pick, each with its gateways in failover order."""
+    # With no gateway at all, the simulator answers.
+    available = (_environment_routes() + _configured_routes()) or _simulator_routes()
     grouped: dict[str, list[Route]] = {}
-    for route in _all_routes()[0]:
+    for route in available:
         key = route.model_id if route.family.name == "generic" else route.family.name
         grouped.setdefault(key, []).append(route)
     return [
