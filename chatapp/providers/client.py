@@ -1,12 +1,14 @@
 """The streaming client: one async generator for every OpenAI-compatible gateway."""
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
 import socket
 import ssl
 import time
+import weakref
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, aclosing
 from dataclasses import dataclass
@@ -147,47 +149,72 @@ def _tls_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
+# How long to wait for the end of a response after [DONE] (see _read_to_the_end).
+AFTER_DONE_SECONDS = 0.25
+
+_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _client() -> httpx.AsyncClient:
+    """One client per event loop, so answers reuse kept-alive connections to a gateway.
+
+    A client per request meant a new TCP and TLS handshake for every answer,
+    and setting up a client is itself work the event loop waits for when
+    many answers start at once. Timeouts are per request (gateways differ).
+    """
+    loop = asyncio.get_running_loop()
+    client = _clients.get(loop)
+    if client is None:
+        # As many connections as answers: each generation holds one for its stream.
+        limits = httpx.Limits(max_connections=None, max_keepalive_connections=20)
+        client = _clients[loop] = httpx.AsyncClient(verify=_tls_context(), limits=limits)
+    return client
+
+
 async def _attempt(endpoint: Endpoint, body: dict, deadline: float) -> AsyncIterator[StreamEvent]:
     """One HTTP request; every failure comes out as a ProviderError."""
     parser = ChunkParser()
     generated_chars = reasoning_chars = 0
     timeouts = endpoint.timeouts
     timeout = httpx.Timeout(timeouts.read, connect=timeouts.connect, pool=timeouts.connect)
-    async with httpx.AsyncClient(timeout=timeout, verify=_tls_context()) as client:
-        try:
-            async with AsyncExitStack() as stack:
-                # The deadline only wraps our own awaits: a timeout around the
-                # yields would cancel whatever the caller is doing in between.
-                async with asyncio.timeout_at(deadline):
-                    response = await stack.enter_async_context(
-                        client.stream(
-                            "POST",
-                            endpoint.url("/chat/completions"),
-                            json=body,
-                            headers=endpoint.headers(),
-                        )
+    client = _client()
+    try:
+        async with AsyncExitStack() as stack:
+            # The deadline only wraps our own awaits: a timeout around the
+            # yields would cancel whatever the caller is doing in between.
+            async with asyncio.timeout_at(deadline):
+                response = await stack.enter_async_context(
+                    client.stream(
+                        "POST",
+                        endpoint.url("/chat/completions"),
+                        json=body,
+                        headers=endpoint.headers(),
+                        timeout=timeout,
                     )
-                    if not response.is_success:
-                        raw = await response.aread()
-                        raise error_from_response(
-                            response.status_code, raw, dict(response.headers), endpoint.name
-                        )
-                source = _ChunkSource(response, endpoint.name)
-                chunks = await stack.enter_async_context(aclosing(source.chunks()))
-                while True:
-                    async with asyncio.timeout_at(deadline):
-                        chunk = await anext(chunks, None)
-                    if chunk is None:
-                        break
-                    if isinstance(chunk.get("error"), dict | str):
-                        raise error_from_stream_event(chunk, endpoint.name)
-                    for event in parser.feed(chunk):
-                        generated_chars += _generated_chars(event)
-                        if isinstance(event, ReasoningDelta):
-                            reasoning_chars += len(event.text)
-                        yield event
-        except (TimeoutError, httpx.HTTPError, httpx.InvalidURL) as error:
-            raise _transport_error(error, endpoint) from None
+                )
+                if not response.is_success:
+                    raw = await response.aread()
+                    raise error_from_response(
+                        response.status_code, raw, dict(response.headers), endpoint.name
+                    )
+            source = _ChunkSource(response, endpoint.name)
+            chunks = await stack.enter_async_context(aclosing(source.chunks()))
+            while True:
+                async with asyncio.timeout_at(deadline):
+                    chunk = await anext(chunks, None)
+                if chunk is None:
+                    break
+                if isinstance(chunk.get("error"), dict | str):
+                    raise error_from_stream_event(chunk, endpoint.name)
+                for event in parser.feed(chunk):
+                    generated_chars += _generated_chars(event)
+                    if isinstance(event, ReasoningDelta):
+                        reasoning_chars += len(event.text)
+                    yield event
+    except (TimeoutError, httpx.HTTPError, httpx.InvalidURL) as error:
+        raise _transport_error(error, endpoint) from None
     # Without [DONE] the answer is whole only if the gateway said how it ended;
     # otherwise the connection was cut and the caller must not take it as done.
     # Retryable, which only matters if nothing arrived: then a retry replays nothing.
@@ -224,12 +251,28 @@ class _ChunkSource:
             yield _decode_chunk(await self.response.aread(), self.provider)
             self.done = True
             return
-        async for sse in EventSource(self.response).aiter_sse():
+        events = EventSource(self.response).aiter_sse()
+        async for sse in events:
             if sse.data == "[DONE]":
                 self.done = True
+                await _read_to_the_end(events)
                 return
             if sse.data:
                 yield _decode_chunk(sse.data, self.provider)
+
+
+async def _read_to_the_end(events: AsyncIterator) -> None:
+    """Read what follows [DONE] (normally only the end of the body).
+
+    A connection whose response was read to its end goes back to the pool
+    for the next answer; one closed early is thrown away. The answer is
+    complete already, so a gateway that keeps the response open, or breaks
+    it now, only loses the connection.
+    """
+    with contextlib.suppress(httpx.HTTPError, SSEError, TimeoutError):
+        async with asyncio.timeout(AFTER_DONE_SECONDS):
+            async for _ in events:
+                pass
 
 
 def _generated_chars(event: StreamEvent) -> int:

@@ -25,11 +25,20 @@ async def gateway():
     await server.stop()
 
 
+@pytest.fixture
+async def keep_alive_gateway():
+    """The same, keeping connections open between answers as real gateways do."""
+    server = ScriptedGateway(keep_alive=True)
+    await server.start()
+    yield server
+    await server.stop()
+
+
 @pytest.fixture(autouse=True)
 def request_bodies_follow_the_contract(request):
     """Every body the client sent to a test server must be a valid Chat Completions request."""
     yield
-    for name in ("simulator", "gateway"):
+    for name in ("simulator", "gateway", "keep_alive_gateway"):
         server = request.node.funcargs.get(name)
         for received in getattr(server, "received", ()):
             if received.body is not None:

@@ -40,12 +40,19 @@ class Received:
 
 
 class ScriptedGateway:
-    """Answers the n-th request with the n-th scripted answer; the last one repeats."""
+    """Answers the n-th request with the n-th scripted answer; the last one repeats.
 
-    def __init__(self) -> None:
+    With ``keep_alive`` it keeps connections open between answers (streams sent
+    chunked), as real gateways do; ``connections`` counts those it accepted.
+    """
+
+    def __init__(self, keep_alive: bool = False) -> None:
         self.script: list[Answer] = []
         self.received: list[Received] = []
+        self.keep_alive = keep_alive
+        self.connections = 0
         self._server: asyncio.Server | None = None
+        self._open: set[asyncio.StreamWriter] = set()
 
     def will_answer(self, *answers: Answer) -> None:
         self.script = list(answers)
@@ -60,36 +67,55 @@ class ScriptedGateway:
 
     async def stop(self) -> None:
         self._server.close()
+        # wait_closed() waits for every connection, and a kept-alive one waits for us.
+        for writer in self._open:
+            writer.close()
         await self._server.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        self._open.add(writer)
         try:
-            head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
-            headers = {
-                name.strip().lower(): value.strip()
-                for name, value in (line.split(":", 1) for line in head[1:] if ":" in line)
-            }
-            body = await reader.readexactly(int(headers.get("content-length", 0)))
-            self.received.append(Received(headers, json.loads(body) if body else {}))
-            answer = self.script[min(len(self.received), len(self.script)) - 1]
-            await self._send(writer, answer)
+            while True:
+                head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+                headers = {
+                    name.strip().lower(): value.strip()
+                    for name, value in (line.split(":", 1) for line in head[1:] if ":" in line)
+                }
+                body = await reader.readexactly(int(headers.get("content-length", 0)))
+                self.received.append(Received(headers, json.loads(body) if body else {}))
+                answer = self.script[min(len(self.received), len(self.script)) - 1]
+                await self._send(writer, answer)
+                if not self.keep_alive:
+                    break
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
+            self._open.discard(writer)
             writer.close()
 
     async def _send(self, writer: asyncio.StreamWriter, answer: Answer) -> None:
         head = [
             f"HTTP/1.1 {answer.status} {HTTPStatus(answer.status).phrase}",
             f"Content-Type: {answer.content_type}",
-            "Connection: close",
             *(f"{name}: {value}" for name, value in answer.headers.items()),
         ]
         streamed = answer.content_type == "text/event-stream"
-        if not streamed:
+        chunked = streamed and self.keep_alive
+        if not self.keep_alive:
+            head.append("Connection: close")
+        if chunked:
+            head.append("Transfer-Encoding: chunked")
+        elif not streamed:
             head.append(f"Content-Length: {len(answer.body)}")
         writer.write(("\r\n".join(head) + "\r\n\r\n").encode())
         events = answer.body.split(b"\n\n") if streamed else [answer.body]
         for event in events:
-            writer.write(event + b"\n\n" if streamed and event else event)
+            data = event + b"\n\n" if streamed and event else event
+            if chunked and data:
+                data = f"{len(data):x}\r\n".encode() + data + b"\r\n"
+            writer.write(data)
+            await writer.drain()
+        if chunked:
+            writer.write(b"0\r\n\r\n")
             await writer.drain()
