@@ -129,6 +129,7 @@ def create_conversation(user) -> Conversation:
 
 @dataclass(frozen=True)
 class Turn:
+    conversation: Conversation
     question: Message
     reply: Message
     choice: ModelChoice
@@ -139,7 +140,9 @@ class Turn:
 def _start_turn(conversation: Conversation, payload: dict, channel: str) -> Turn:
     """Everything a send needs from the database, in one trip to a worker thread.
 
-    When many people send at once, every extra trip waits behind theirs.
+    When many people send at once, every extra trip waits behind theirs. The
+    turn's ``conversation`` is the row as locked: fresher than the caller's
+    copy (a title, a system prompt saved in another tab).
     """
     send = parse_send(payload, conversation)
     with transaction.atomic():
@@ -148,13 +151,14 @@ def _start_turn(conversation: Conversation, payload: dict, channel: str) -> Turn
         locked.reasoning_effort = send.reasoning_effort
         if not locked.title:
             locked.title = _title_from(send.text)
-        locked.save()
+        locked.save(update_fields=["model", "reasoning_effort", "title", "updated_at"])
         user_message = Message.objects.create(
             conversation=locked, role=Role.USER, content=send.text
         )
-        Attachment.objects.filter(pk__in=[a.pk for a in send.attachments]).update(
-            message=user_message
-        )
+        if send.attachments:
+            Attachment.objects.filter(pk__in=[a.pk for a in send.attachments]).update(
+                message=user_message
+            )
         reply = Message.objects.create(
             conversation=locked,
             role=Role.ASSISTANT,
@@ -165,15 +169,15 @@ def _start_turn(conversation: Conversation, payload: dict, channel: str) -> Turn
             generation_channel=channel,
             heartbeat_at=timezone.now(),
         )
-    conversation.refresh_from_db()
     # Rendered in async code next: the question ends the history, its thumbnails loaded.
-    history = conversation.messages_before(reply)
+    history = locked.messages_before(reply)
     return Turn(
+        conversation=locked,
         question=history[-1],
         reply=reply,
         choice=send.choice,
-        request=generation.build_request(conversation, reply, history),
-        context_tokens=conversation.context_estimate(send.choice.family, history),
+        request=generation.build_request(locked, reply, history),
+        context_tokens=locked.context_estimate(send.choice.family, history),
     )
 
 
@@ -218,12 +222,12 @@ async def send_message(conversation: Conversation, payload: dict) -> Message:
         "chat/conversation.html#new_turn",
         {
             "chat_messages": [turn.question, turn.reply],
-            "conversation": conversation,
+            "conversation": turn.conversation,
             "context_tokens": turn.context_tokens,
             "selected_model": turn.choice,
         },
     )
-    await _start_generating(conversation, html, turn.reply, turn.request, turn.choice.routes)
+    await _start_generating(turn.conversation, html, turn.reply, turn.request, turn.choice.routes)
     return turn.reply
 
 

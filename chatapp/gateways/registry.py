@@ -7,6 +7,8 @@ failing gateway can hand over to the next. With no gateway at all, the
 built-in simulator answers, over real HTTP like any gateway.
 """
 
+import threading
+import time
 from dataclasses import dataclass
 from functools import cache
 from urllib.parse import urlsplit
@@ -21,6 +23,10 @@ from .models import ModelOffering
 
 OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
 SIMULATOR_NAME = "Simulator"
+# How long a process keeps the model list before reading the gateways again.
+# A change in the admin reaches its own process at once (see forget_model_choices)
+# and the other processes within this time.
+MODEL_CHOICES_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -105,15 +111,59 @@ def _simulator_routes() -> list[Route]:
     return [_route(endpoint, model_id, simulated=True) for model_id in SIMULATED_MODELS]
 
 
-def model_choices() -> list[ModelChoice]:
+class _ModelChoicesCache:
+    """The model list, read once per process every MODEL_CHOICES_SECONDS.
+
+    Every send, every conversation page and every new conversation needs it,
+    and building it (a query, an endpoint per route) cost about as much as
+    the rest of a send's database work. ``forget`` bumps a version so a list
+    read while the gateways were changing is not kept.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._version = 0
+        self._entry: tuple[float, tuple[ModelChoice, ...]] | None = None
+
+    def get(self) -> tuple[ModelChoice, ...]:
+        entry = self._entry
+        if entry is not None and time.monotonic() - entry[0] < MODEL_CHOICES_SECONDS:
+            return entry[1]
+        version = self._version
+        read_at = time.monotonic()
+        choices = _read_model_choices()
+        with self._lock:
+            if version == self._version:
+                self._entry = (read_at, choices)
+        return choices
+
+    def forget(self) -> None:
+        with self._lock:
+            self._version += 1
+            self._entry = None
+
+
+_cache = _ModelChoicesCache()
+
+
+def model_choices() -> tuple[ModelChoice, ...]:
     """Every model a person can pick, each with its gateways in failover order."""
+    return _cache.get()
+
+
+def forget_model_choices(**_signal_arguments) -> None:
+    """Read the gateways afresh next time: they (or the settings naming them) changed."""
+    _cache.forget()
+
+
+def _read_model_choices() -> tuple[ModelChoice, ...]:
     # With no gateway at all, the simulator answers.
     available = (_environment_routes() + _configured_routes()) or _simulator_routes()
     grouped: dict[str, list[Route]] = {}
     for route in available:
         key = route.model_id if route.family.name == "generic" else route.family.name
         grouped.setdefault(key, []).append(route)
-    return [
+    return tuple(
         ModelChoice(
             key=key,
             label=key if routes[0].family.name == "generic" else routes[0].family.display_name,
@@ -121,7 +171,7 @@ def model_choices() -> list[ModelChoice]:
             routes=tuple(routes),
         )
         for key, routes in grouped.items()
-    ]
+    )
 
 
 def find_model(key: str) -> ModelChoice | None:
