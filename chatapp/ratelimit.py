@@ -22,16 +22,42 @@ import time
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.core.cache import cache, caches
+from django.core.cache import caches
+from django.core.cache.backends.base import BaseCache
 from django.core.cache.backends.locmem import LocMemCache
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 logger = logging.getLogger(__name__)
 
 SEND_WINDOW_SECONDS = 60
 
+_counters: BaseCache | None = None
+
+
+def counters() -> BaseCache:
+    """The default cache, as one object for the whole process.
+
+    ``caches["default"]`` gives every asyncio task its own object: each
+    websocket's first send built its own Redis client, connection pool and
+    connection. Django's cache backends are safe to share between threads.
+    """
+    global _counters
+    if _counters is None:
+        _counters = caches.create_connection("default")
+    return _counters
+
+
+@receiver(setting_changed)
+def _forget_counters(setting: str, **_signal_arguments) -> None:
+    global _counters
+    if setting == "CACHES":
+        _counters = None
+
 
 def _send_counts(user_id: int, now: float) -> tuple[int, int, float]:
     """Count this send; return (this window's count, the previous window's, elapsed)."""
+    cache = counters()
     window = int(now // SEND_WINDOW_SECONDS)
     elapsed = now - window * SEND_WINDOW_SECONDS
     current_key = f"ratelimit:send:{user_id}:{window}"
@@ -47,6 +73,7 @@ def _send_counts(user_id: int, now: float) -> tuple[int, int, float]:
 
 
 def _uncount_send(user_id: int, now: float) -> None:
+    cache = counters()
     key = f"ratelimit:send:{user_id}:{int(now // SEND_WINDOW_SECONDS)}"
     with contextlib.suppress(ValueError):  # expired meanwhile: nothing to take back
         cache.decr(key)
@@ -73,7 +100,7 @@ async def _in_cache(function, *args):
     the database work that sends do in the same threads. A shared cache
     (Redis) is network I/O, so it gets a thread.
     """
-    if isinstance(caches["default"], LocMemCache):
+    if isinstance(counters(), LocMemCache):
         return function(*args)
     return await sync_to_async(function, thread_sensitive=False)(*args)
 
@@ -116,6 +143,7 @@ def _login_keys(username: str, address: str) -> tuple[str, str]:
 
 def login_locked_for(username: str, address: str, *, now: float | None = None) -> float:
     """Seconds this username/address pair must still wait; 0.0 if it may try."""
+    cache = counters()
     if settings.LOGIN_FAILURES_ALLOWED <= 0:
         return 0.0
     now = time.time() if now is None else now
@@ -130,6 +158,7 @@ def login_locked_for(username: str, address: str, *, now: float | None = None) -
 
 def record_login_failure(username: str, address: str, *, now: float | None = None) -> float:
     """Count a failed login; return the lockout it caused (0.0 if none yet)."""
+    cache = counters()
     allowed = settings.LOGIN_FAILURES_ALLOWED
     if allowed <= 0:
         return 0.0
@@ -155,6 +184,7 @@ def record_login_failure(username: str, address: str, *, now: float | None = Non
 
 
 def clear_login_failures(username: str, address: str) -> None:
+    cache = counters()
     failures_key, _ = _login_keys(username, address)
     try:
         cache.delete(failures_key)
