@@ -334,4 +334,6 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # httpx logs every request at INFO; "completion finished" already says more, once.
+    "loggers": {"httpx": {"level": "WARNING"}},
 }
