@@ -144,9 +144,11 @@ def _start_turn(conversation: Conversation, payload: dict, channel: str) -> Turn
     turn's ``conversation`` is the row as locked: fresher than the caller's
     copy (a title, a system prompt saved in another tab).
     """
-    send = parse_send(payload, conversation)
     with transaction.atomic():
         locked = _lock_idle_conversation(conversation)
+        # The row as locked: the model and effort a frame leaves out are the
+        # ones saved last, whichever tab saved them.
+        send = parse_send(payload, locked)
         locked.model = send.choice.key
         locked.reasoning_effort = send.reasoning_effort
         if not locked.title:
@@ -249,9 +251,9 @@ class Regeneration:
 
 
 def _start_regeneration(conversation: Conversation, payload: dict, channel: str) -> Regeneration:
-    choice = _model_choice(payload, conversation)
     with transaction.atomic():
         locked = _lock_idle_conversation(conversation)
+        choice = _model_choice(payload, locked)
         last = locked.messages.filter(role=Role.ASSISTANT).last()
         if last is None or str(last.pk) != str(payload.get("message_id")):
             raise SendRefused("Only the last answer can be regenerated.")

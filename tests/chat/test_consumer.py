@@ -253,6 +253,22 @@ async def test_o1_mini_answers_without_effort(sockets, alice_session, alice_conv
     assert record.model == "o1-mini"
 
 
+async def test_regenerate_uses_the_model_of_the_last_send_not_the_one_at_connect(
+    sockets, alice_session, alice
+):
+    """The Regenerate button names no model: it means the one just used, even on this socket."""
+    conversation = await Conversation.objects.acreate(owner=alice, model="o3-mini")
+    socket = await sockets(conversation.public_id, alice_session)
+    await socket.send(message=QUESTION, model="o4-mini", reasoning_effort="high")
+    first = message_pk(await socket.receive_final("complete"))
+
+    await socket.send(action="regenerate", message_id=str(first))
+    again = await Message.objects.aget(pk=message_pk(await socket.receive_final("complete")))
+
+    assert again.pk != first
+    assert (again.model, again.reasoning_effort) == ("o4-mini", "high")
+
+
 async def test_stop_keeps_the_partial_answer(settings, sockets, alice_session, alice_conversation):
     settings.SIMULATOR_CHUNK_DELAY = 0.02
     socket = await sockets(alice_conversation.public_id, alice_session)
