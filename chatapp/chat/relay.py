@@ -11,6 +11,7 @@ called in order, and the layer carries an event only where another process
 may have viewers. A process ignores its own events coming back from Redis.
 """
 
+import asyncio
 import logging
 import uuid
 from typing import Protocol
@@ -19,10 +20,22 @@ from channels.layers import InMemoryChannelLayer, get_channel_layer
 from channels_redis.pubsub import RedisPubSubChannelLayer
 from redis.exceptions import RedisError
 
+from chatapp.eventloops import one_per_event_loop
+
 logger = logging.getLogger(__name__)
 
 # Tags this process's events on the layer, so it can skip them when they come back.
 PROCESS_ID = uuid.uuid4().hex
+
+# Redis commands this process has in flight at once. redis-py's pool refuses a
+# command past its 100 connections instead of waiting for one; a burst of
+# answers starting went past it, and the sends failed.
+LAYER_COMMANDS_AT_ONCE = 50
+
+
+@one_per_event_loop
+def _layer_commands() -> asyncio.Semaphore:
+    return asyncio.Semaphore(LAYER_COMMANDS_AT_ONCE)
 
 
 class Viewer(Protocol):
@@ -59,7 +72,13 @@ async def publish(group: str, event: dict, *, elsewhere: bool = True) -> None:
             logger.exception("could not relay to a viewer; dropping it")
             unwatch(group, viewer)
     if elsewhere and spans_processes():
-        await get_channel_layer().group_send(group, {**event, "origin": PROCESS_ID})
+        try:
+            async with _layer_commands():
+                await get_channel_layer().group_send(group, {**event, "origin": PROCESS_ID})
+        except (RedisError, OSError):
+            # Viewers here have it. Elsewhere, a missed delta is repaired by the
+            # finished answer, which replaces the streamed text.
+            logger.warning("could not relay to other processes", exc_info=True)
 
 
 async def watched_elsewhere(group: str) -> bool:
@@ -81,7 +100,8 @@ async def watched_elsewhere(group: str) -> bool:
     shard = layer._get_shard(channel)
     shard._ensure_redis()
     try:
-        [(_, subscribers)] = await shard._redis.pubsub_numsub(channel)
+        async with _layer_commands():
+            [(_, subscribers)] = await shard._redis.pubsub_numsub(channel)
     except (RedisError, OSError):
         logger.warning("could not count a group's processes; relaying to all", exc_info=True)
         return True

@@ -8,7 +8,6 @@ import random
 import socket
 import ssl
 import time
-import weakref
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, aclosing
 from dataclasses import dataclass
@@ -16,6 +15,8 @@ from functools import cache
 
 import httpx
 from httpx_sse import EventSource, SSEError
+
+from chatapp.eventloops import one_per_event_loop
 
 from .catalog import ModelFamily, family_for
 from .errors import ProviderError, error_from_response, error_from_stream_event
@@ -152,11 +153,8 @@ def _tls_context() -> ssl.SSLContext:
 # How long to wait for the end of a response after [DONE] (see _read_to_the_end).
 AFTER_DONE_SECONDS = 0.25
 
-_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient]" = (
-    weakref.WeakKeyDictionary()
-)
 
-
+@one_per_event_loop
 def _client() -> httpx.AsyncClient:
     """One client per event loop, so answers reuse kept-alive connections to a gateway.
 
@@ -164,13 +162,9 @@ def _client() -> httpx.AsyncClient:
     and setting up a client is itself work the event loop waits for when
     many answers start at once. Timeouts are per request (gateways differ).
     """
-    loop = asyncio.get_running_loop()
-    client = _clients.get(loop)
-    if client is None:
-        # As many connections as answers: each generation holds one for its stream.
-        limits = httpx.Limits(max_connections=None, max_keepalive_connections=20)
-        client = _clients[loop] = httpx.AsyncClient(verify=_tls_context(), limits=limits)
-    return client
+    # As many connections as answers: each generation holds one for its stream.
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=20)
+    return httpx.AsyncClient(verify=_tls_context(), limits=limits)
 
 
 async def _attempt(endpoint: Endpoint, body: dict, deadline: float) -> AsyncIterator[StreamEvent]:

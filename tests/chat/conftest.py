@@ -2,12 +2,16 @@
 
 import asyncio
 import contextlib
+import uuid
+from dataclasses import dataclass
 
 import pytest
 from channels.layers import channel_layers
 from django.test import Client
 
 from chatapp.chat.models import Conversation
+from tests.scaleout.conftest import _redis_base_url
+from tests.scaleout.harness import require
 
 from .live import ORIGIN, finish_generations, open_socket
 
@@ -60,6 +64,27 @@ async def fresh_channel_layer():
         if hasattr(layer, "close_pools"):
             await layer.close_pools()
     channel_layers.backends.clear()
+
+
+@dataclass(frozen=True)
+class RedisLayer:
+    url: str
+    prefix: str
+
+
+@pytest.fixture
+def redis_layer(settings) -> RedisLayer:
+    """The Redis pub/sub channel layer, as with several processes, under a prefix of its own."""
+    url = _redis_base_url()
+    require(url, "redis (the channel layer)")
+    prefix = f"test-{uuid.uuid4().hex[:8]}"
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [url], "prefix": prefix},
+        }
+    }
+    return RedisLayer(url, prefix)
 
 
 @pytest.fixture

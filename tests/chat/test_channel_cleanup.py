@@ -7,14 +7,10 @@ app had grown for weeks, so a process has one such channel, whatever it
 writes.
 """
 
-import uuid
-
 import pytest
 import redis.asyncio as redis
 
 from chatapp.chat.models import Message, Role
-from tests.scaleout.conftest import _redis_base_url
-from tests.scaleout.harness import require
 
 from .live import deltas, message_pk, turn_articles
 
@@ -22,21 +18,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-async def redis_subscriptions(settings):
-    """Use the Redis pub/sub layer; yield a function counting its channels on the server."""
-    url = _redis_base_url()
-    require(url, "redis (the channel layer)")
-    prefix = f"cleanup-{uuid.uuid4().hex[:8]}"
-    settings.CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [url], "prefix": prefix},
-        }
-    }
-    client = redis.Redis.from_url(url)
+async def redis_subscriptions(redis_layer):
+    """A function counting the Redis pub/sub layer's channels on the server."""
+    client = redis.Redis.from_url(redis_layer.url)
 
     async def subscribed() -> set[bytes]:
-        return set(await client.pubsub_channels(f"{prefix}*"))
+        return set(await client.pubsub_channels(f"{redis_layer.prefix}*"))
 
     yield subscribed
     await client.aclose()

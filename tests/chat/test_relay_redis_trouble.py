@@ -1,0 +1,64 @@
+"""With several processes, Redis trouble never costs the answer.
+
+Events for viewers in other processes cross Redis. A burst of them (many
+answers starting at once) used to take more connections than redis-py's
+pool holds, and a refused publish failed the send itself: the socket
+closed and the answer stayed "streaming" with nothing writing it.
+"""
+
+import asyncio
+
+import pytest
+from channels_redis.pubsub import RedisPubSubChannelLayer, RedisPubSubLoopLayer
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from chatapp.chat import relay
+from chatapp.chat.models import Message, Role, Status
+
+from .live import message_pk
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+BURST = 300
+
+
+async def test_a_burst_of_events_all_reach_the_other_process(redis_layer, fresh_channel_layer):
+    # Another process's view of the same Redis: a layer of its own, with its own connections.
+    elsewhere = RedisPubSubChannelLayer(hosts=[redis_layer.url], prefix=redis_layer.prefix)
+    viewer = await elsewhere.new_channel()
+    await elsewhere.group_add("conv.burst", viewer)
+    try:
+        await asyncio.gather(
+            *(
+                relay.publish("conv.burst", {"type": "chat.delta", "n": n}, elsewhere=True)
+                for n in range(BURST)
+            )
+        )
+        received = [
+            (await asyncio.wait_for(elsewhere.receive(viewer), 5))["n"] for _ in range(BURST)
+        ]
+    finally:
+        await elsewhere.flush()
+
+    assert sorted(received) == list(range(BURST))
+
+
+async def test_when_redis_refuses_the_viewers_here_still_get_the_whole_answer(
+    redis_layer, sockets, alice_session, alice_conversation, monkeypatch
+):
+    async def someone_elsewhere(group: str) -> bool:
+        return True
+
+    async def refused(*args, **kwargs):
+        raise RedisConnectionError("Too many connections")
+
+    monkeypatch.setattr(relay, "watched_elsewhere", someone_elsewhere)
+    socket = await sockets(alice_conversation.public_id, alice_session)
+    monkeypatch.setattr(RedisPubSubLoopLayer, "group_send", refused)
+
+    await socket.send(message="Explain heaps", model="o4-mini", reasoning_effort="low")
+    article = await socket.receive_final("complete")
+
+    answer = await Message.objects.aget(pk=message_pk(article), role=Role.ASSISTANT)
+    assert answer.status == Status.COMPLETE
+    assert "simulated answer about Explain heaps" in article.visible_text
