@@ -27,15 +27,16 @@ logger = logging.getLogger(__name__)
 # Tags this process's events on the layer, so it can skip them when they come back.
 PROCESS_ID = uuid.uuid4().hex
 
-# Redis commands this process has in flight at once. redis-py's pool refuses a
-# command past its 100 connections instead of waiting for one; a burst of
-# answers starting went past it, and the sends failed.
-LAYER_COMMANDS_AT_ONCE = 50
+# Subscriber counts this process asks Redis for at once. Each takes a
+# connection from the layer's pool, which refuses a command past 100
+# connections instead of waiting: a burst of answers starting went past it,
+# and the layer's own publishes were refused with them.
+COUNTS_AT_ONCE = 50
 
 
 @one_per_event_loop
-def _layer_commands() -> asyncio.Semaphore:
-    return asyncio.Semaphore(LAYER_COMMANDS_AT_ONCE)
+def _counting_slots() -> asyncio.Semaphore:
+    return asyncio.Semaphore(COUNTS_AT_ONCE)
 
 
 class Viewer(Protocol):
@@ -73,8 +74,7 @@ async def publish(group: str, event: dict, *, elsewhere: bool = True) -> None:
             unwatch(group, viewer)
     if elsewhere and spans_processes():
         try:
-            async with _layer_commands():
-                await get_channel_layer().group_send(group, {**event, "origin": PROCESS_ID})
+            await get_channel_layer().group_send(group, {**event, "origin": PROCESS_ID})
         except (RedisError, OSError):
             # Viewers here have it. Elsewhere, a missed delta is repaired by the
             # finished answer, which replaces the streamed text.
@@ -100,7 +100,7 @@ async def watched_elsewhere(group: str) -> bool:
     shard = layer._get_shard(channel)
     shard._ensure_redis()
     try:
-        async with _layer_commands():
+        async with _counting_slots():
             [(_, subscribers)] = await shard._redis.pubsub_numsub(channel)
     except (RedisError, OSError):
         logger.warning("could not count a group's processes; relaying to all", exc_info=True)
