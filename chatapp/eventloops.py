@@ -2,7 +2,6 @@
 
 import asyncio
 import functools
-import weakref
 from collections.abc import Callable
 
 
@@ -11,14 +10,17 @@ def one_per_event_loop[T](factory: Callable[[], T]) -> Callable[[], T]:
 
     Clients, pools and semaphores work only in the loop they were first used
     in, and a process may run several loops over its life (each test has its
-    own). Kept by weak reference: a closed loop's objects go with it.
+    own). A loop's objects are let go once it has closed: they cannot be
+    weakly keyed by it, because they hold it (a client's sockets do).
     """
-    made: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, T] = weakref.WeakKeyDictionary()
+    made: dict[asyncio.AbstractEventLoop, T] = {}
 
     @functools.wraps(factory)
     def get() -> T:
         loop = asyncio.get_running_loop()
         if loop not in made:
+            for ended in [other for other in made if other.is_closed()]:
+                del made[ended]
             made[loop] = factory()
         return made[loop]
 

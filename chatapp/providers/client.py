@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import http.cookiejar
 import json
 import logging
 import random
@@ -151,7 +152,10 @@ def _tls_context() -> ssl.SSLContext:
 
 
 # How long to wait for the end of a response after [DONE] (see _read_to_the_end).
-AFTER_DONE_SECONDS = 0.25
+AFTER_DONE_SECONDS = 0.1
+# Idle connections are closed before common server idle limits (uvicorn's, so
+# vLLM's, is 5 s): reusing one the server is closing would fail the request.
+KEEPALIVE_SECONDS = 3.0
 
 
 @one_per_event_loop
@@ -161,10 +165,17 @@ def _client() -> httpx.AsyncClient:
     A client per request meant a new TCP and TLS handshake for every answer,
     and setting up a client is itself work the event loop waits for when
     many answers start at once. Timeouts are per request (gateways differ).
+    The client keeps no cookies: it serves every member and every gateway key.
     """
-    # As many connections as answers: each generation holds one for its stream.
-    limits = httpx.Limits(max_connections=None, max_keepalive_connections=20)
-    return httpx.AsyncClient(verify=_tls_context(), limits=limits)
+    # No cap on idle connections: httpcore compares the cap with all of its
+    # connections, so with more answers streaming than the cap, none was kept.
+    limits = httpx.Limits(
+        max_connections=None, max_keepalive_connections=None, keepalive_expiry=KEEPALIVE_SECONDS
+    )
+    no_cookies = http.cookiejar.CookieJar(
+        policy=http.cookiejar.DefaultCookiePolicy(allowed_domains=[])
+    )
+    return httpx.AsyncClient(verify=_tls_context(), limits=limits, cookies=no_cookies)
 
 
 async def _attempt(endpoint: Endpoint, body: dict, deadline: float) -> AsyncIterator[StreamEvent]:
