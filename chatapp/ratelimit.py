@@ -40,7 +40,8 @@ def counters() -> BaseCache:
 
     ``caches["default"]`` gives every asyncio task its own object: each
     websocket's first send built its own Redis client, connection pool and
-    connection. Django's cache backends are safe to share between threads.
+    connection. The Redis and local-memory backends are safe to share between
+    threads (the settings use no other).
     """
     global _counters
     if _counters is None:
@@ -143,13 +144,12 @@ def _login_keys(username: str, address: str) -> tuple[str, str]:
 
 def login_locked_for(username: str, address: str, *, now: float | None = None) -> float:
     """Seconds this username/address pair must still wait; 0.0 if it may try."""
-    cache = counters()
     if settings.LOGIN_FAILURES_ALLOWED <= 0:
         return 0.0
     now = time.time() if now is None else now
     _, locked_key = _login_keys(username, address)
     try:
-        until = cache.get(locked_key)
+        until = counters().get(locked_key)
     except Exception:
         logger.warning("login throttle not checked: cache unavailable", exc_info=True)
         return 0.0
@@ -158,7 +158,6 @@ def login_locked_for(username: str, address: str, *, now: float | None = None) -
 
 def record_login_failure(username: str, address: str, *, now: float | None = None) -> float:
     """Count a failed login; return the lockout it caused (0.0 if none yet)."""
-    cache = counters()
     allowed = settings.LOGIN_FAILURES_ALLOWED
     if allowed <= 0:
         return 0.0
@@ -166,6 +165,7 @@ def record_login_failure(username: str, address: str, *, now: float | None = Non
     lockout = settings.LOGIN_LOCKOUT_SECONDS
     failures_key, locked_key = _login_keys(username, address)
     try:
+        cache = counters()
         cache.add(failures_key, 0, timeout=lockout)
         try:
             failures = cache.incr(failures_key)
@@ -184,9 +184,8 @@ def record_login_failure(username: str, address: str, *, now: float | None = Non
 
 
 def clear_login_failures(username: str, address: str) -> None:
-    cache = counters()
     failures_key, _ = _login_keys(username, address)
     try:
-        cache.delete(failures_key)
+        counters().delete(failures_key)
     except Exception:
         logger.warning("login failures not cleared: cache unavailable", exc_info=True)
