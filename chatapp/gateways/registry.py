@@ -14,6 +14,7 @@ from functools import cache
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.db import transaction
 
 from chatapp.providers import Endpoint, ModelFamily, family_for
 from chatapp.providers.catalog import Prices
@@ -151,9 +152,27 @@ def model_choices() -> tuple[ModelChoice, ...]:
     return _cache.get()
 
 
-def forget_model_choices(**_signal_arguments) -> None:
-    """Read the gateways afresh next time: they (or the settings naming them) changed."""
+def forget_model_choices() -> None:
+    """Read the gateways afresh next time."""
     _cache.forget()
+
+
+# Settings the model list is built from (tests change them).
+ROUTE_SETTINGS = {"OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODELS", "SIMULATOR_CHUNK_DELAY"}
+
+
+def gateways_changed(**_signal_arguments) -> None:
+    """A provider or an offering was saved or deleted (connected in GatewaysConfig.ready)."""
+    # Now, for this thread's next read; and after the commit, because other
+    # threads read the old rows until then (and a bulk insert in the same
+    # transaction sends no signal).
+    forget_model_choices()
+    transaction.on_commit(forget_model_choices)
+
+
+def route_setting_changed(setting: str, **_signal_arguments) -> None:
+    if setting in ROUTE_SETTINGS:
+        forget_model_choices()
 
 
 def _read_model_choices() -> tuple[ModelChoice, ...]:
