@@ -1,7 +1,6 @@
 """The streaming client: one async generator for every OpenAI-compatible gateway."""
 
 import asyncio
-import contextlib
 import http.cookiejar
 import json
 import logging
@@ -10,7 +9,7 @@ import socket
 import ssl
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import AsyncExitStack, aclosing
+from contextlib import AsyncExitStack, aclosing, suppress
 from dataclasses import dataclass
 from functools import cache
 
@@ -151,8 +150,6 @@ def _tls_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-# How long to wait for the end of a response after [DONE] (see _read_to_the_end).
-AFTER_DONE_SECONDS = 0.1
 # Idle connections are closed before common server idle limits (uvicorn's, so
 # vLLM's, is 5 s): reusing one the server is closing would fail the request.
 KEEPALIVE_SECONDS = 3.0
@@ -266,6 +263,10 @@ class _ChunkSource:
                 yield _decode_chunk(sse.data, self.provider)
 
 
+# How long to wait for the end of a response after [DONE].
+AFTER_DONE_SECONDS = 0.1
+
+
 async def _read_to_the_end(events: AsyncIterator) -> None:
     """Read what follows [DONE] (normally only the end of the body).
 
@@ -274,7 +275,7 @@ async def _read_to_the_end(events: AsyncIterator) -> None:
     complete already, so a gateway that keeps the response open, or breaks
     it now, only loses the connection.
     """
-    with contextlib.suppress(httpx.HTTPError, SSEError, TimeoutError):
+    with suppress(httpx.HTTPError, SSEError, TimeoutError):
         async with asyncio.timeout(AFTER_DONE_SECONDS):
             async for _ in events:
                 pass
