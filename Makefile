@@ -56,6 +56,7 @@ test-browser: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(PY) benchmarks/relay.py
 	$(PY) benchmarks/page.py
+	$(PY) benchmarks/stack_floor.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -6,7 +6,8 @@ httpx + httpx-sse + daphne relay on this machine?", the floor under
 
 - upstream: one process (uvloop, one shared ``httpx.AsyncClient``) reads N
   simulator streams with httpx-sse and decodes each chunk's JSON, as the
-  provider client does;
+  provider client does (the simulator closes each connection, so no
+  connection is reused: the same as for the app in relay.py);
 - downstream: daphne on uvloop (as ``chatapp.serve`` runs it) serving a bare
   ASGI app that sends one websocket frame per chunk, paced like the
   simulator, to N clients in another process.
@@ -24,6 +25,7 @@ import gc
 import json
 import multiprocessing
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -34,6 +36,31 @@ from relay import cpu_seconds, free_port
 ROOT = Path(__file__).resolve().parents[1]
 # An answer delta as the app sends it (relay.py's frames average about this).
 FRAME = '<div hx-swap-oob="beforeend:#message-1-answer">' + "x" * 48 + "</div>"
+
+
+def wait_until_listening(port: int, process, name: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() if hasattr(process, "poll") else not process.is_alive():
+            sys.exit(f"{name} exited before it listened on port {port}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    sys.exit(f"{name} did not listen on port {port} within {timeout:.0f} s")
+
+
+def result_of(queue, worker, name: str, timeout: float = 600):
+    """What a worker process put on its queue; exits with a message if it died or hung."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            return queue.get(timeout=1)
+        except Exception:  # queue.Empty: still working, unless it died
+            if not worker.is_alive():
+                sys.exit(f"{name} died (exit code {worker.exitcode}); see its output above")
+    sys.exit(f"{name} gave no result within {timeout:.0f} s")
 
 
 # ---------------------------------------------------------------- upstream
@@ -77,7 +104,7 @@ def _read_streams(base_url: str, streams: int, results) -> None:
     async def main() -> tuple[float, int]:
         limits = httpx.Limits(max_connections=None, max_keepalive_connections=20)
         async with httpx.AsyncClient(limits=limits, timeout=60) as client:
-            await one(client, -1)  # warm up: imports, the first connection
+            await one(client, -1)  # warm up: imports and the client's first request
             started = time.process_time()
             counts = await asyncio.gather(*(one(client, n) for n in range(streams)))
             return time.process_time() - started, sum(counts)
@@ -91,13 +118,13 @@ def upstream(streams: int, chunk_delay: float) -> tuple[float, int]:
     stop = context.Event()
     simulator = context.Process(target=_serve_simulator, args=(port, chunk_delay, stop))
     simulator.start()
-    time.sleep(1.5)
+    wait_until_listening(port, simulator, "the simulator")
     results = context.Queue()
     reader = context.Process(
         target=_read_streams, args=(f"http://127.0.0.1:{port}/v1", streams, results)
     )
     reader.start()
-    cpu, chunks = results.get(timeout=600)
+    cpu, chunks = result_of(results, reader, "the stream reader")
     reader.join()
     stop.set()
     simulator.join(10)
@@ -178,16 +205,16 @@ def downstream(streams: int, chunks: int, delay: float) -> tuple[float, int]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        time.sleep(2)
+        wait_until_listening(port, server, "daphne")
         context = multiprocessing.get_context("spawn")
         results = context.Queue()
         driver = context.Process(
             target=_drive_sockets, args=(port, streams, chunks, delay, results)
         )
         driver.start()
-        assert results.get(timeout=300) == "connected"
+        result_of(results, driver, "the websocket clients")  # all connected
         before = cpu_seconds(server.pid)
-        received = results.get(timeout=600)
+        received = result_of(results, driver, "the websocket clients")
         cpu = cpu_seconds(server.pid) - before
         driver.join()
         return cpu, received
