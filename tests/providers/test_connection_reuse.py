@@ -9,7 +9,7 @@ from dataclasses import replace
 
 from chatapp.providers import ChatMessage, ChatRequest, stream_chat
 
-from .helpers import collect, endpoint_at
+from .helpers import FAST_RETRY, collect, endpoint_at
 from .scripted import Answer
 
 QUESTION = ChatRequest(
@@ -71,3 +71,30 @@ async def test_a_gateways_cookies_are_not_sent_back(keep_alive_gateway):
         assert await answer_text(endpoint)
 
     assert [r.headers.get("cookie") for r in keep_alive_gateway.received] == [None, None]
+
+
+async def test_an_answer_stopped_halfway_leaves_the_next_one_working(keep_alive_gateway):
+    """Stop cancels the stream mid-answer: its connection must not go back half-read."""
+    keep_alive_gateway.will_answer(RECORDED)
+    endpoint = endpoint_at(keep_alive_gateway)
+    stopped = stream_chat(endpoint, QUESTION)
+    await anext(stopped)
+    await stopped.aclose()
+
+    answers = [await answer_text(endpoint) for _ in range(2)]
+
+    assert answers[0] and answers[0] == answers[1]
+    assert len(keep_alive_gateway.received) == 3
+
+
+async def test_after_a_refusal_the_retry_reuses_the_connection(keep_alive_gateway):
+    keep_alive_gateway.will_answer(
+        Answer.error(429, {"error": {"message": "Slow down"}}, {"Retry-After": "0"}), RECORDED
+    )
+    endpoint = endpoint_at(keep_alive_gateway)
+
+    answer = (await collect(stream_chat(endpoint, QUESTION, retry=FAST_RETRY))).answer
+
+    assert answer
+    assert len(keep_alive_gateway.received) == 2
+    assert keep_alive_gateway.connections == 1
