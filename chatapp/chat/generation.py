@@ -200,19 +200,15 @@ class Generation:
             self._last_flush = self.loop.time()
             await relay.publish(self.group, event, elsewhere=self.watched_elsewhere)
 
-    def take_unsaved_row(self, now: float) -> Message | None:
-        """This answer's row for the next batched save, if it has news or its heartbeat is due."""
+    def take_unsaved_text(self, now: float) -> tuple[int, str, str] | None:
+        """This answer's ``(pk, content, reasoning)`` for the next batched save, if it
+        has news or its heartbeat is due."""
         lengths = (len(self.reasoning), len(self.text))
         heartbeat_due = now - self._saved_at >= settings.CHAT_HEARTBEAT_SECONDS
         if lengths == self._saved_lengths and not heartbeat_due:
             return None
         self._saved_lengths, self._saved_at = lengths, now
-        return Message(
-            pk=self.message.pk,
-            content=self.text,
-            reasoning=self.reasoning,
-            heartbeat_at=timezone.now(),
-        )
+        return self.message.pk, self.text, self.reasoning
 
     def snapshot(self) -> dict:
         return {
@@ -492,20 +488,17 @@ class BatchedSaves:
         while _running:
             await asyncio.sleep(settings.CHAT_PERSIST_SECONDS)
             now = loop.time()
-            rows = [
-                row
+            texts = [
+                text
                 for running in list(_running.values())
-                if not running.finishing and (row := running.take_unsaved_row(now)) is not None
+                if not running.finishing and (text := running.take_unsaved_text(now)) is not None
             ]
-            if not rows:
+            if not texts:
                 continue
             try:
-                # Only rows still streaming: a final save that got there first wins.
-                await Message.objects.filter(status=Status.STREAMING).abulk_update(
-                    rows, ["content", "reasoning", "heartbeat_at"]
-                )
+                await sync_to_async(Message.save_streaming_text)(texts)
             except Exception:
-                logger.exception("could not save streaming answers", extra={"count": len(rows)})
+                logger.exception("could not save streaming answers", extra={"count": len(texts)})
 
 
 _saves = BatchedSaves()
