@@ -95,13 +95,18 @@ class Conversation(models.Model):
             visible.append(message)
         return visible, has_older
 
-    def messages_before(self, message: "Message") -> list["Message"]:
-        """Every earlier message, oldest first, with its images: what a request is built from."""
-        return list(
-            self.messages.filter(pk__lt=message.pk)
-            .prefetch_related("attachments__blob")
-            .order_by("pk")
+    def messages_before(self, message: "Message", *, with_images: bool = True) -> list["Message"]:
+        """Every earlier message, oldest first, with its images: what a request is built from.
+
+        A caller that knows the conversation has no images says so, which
+        spares a query on every send of a text-only chat.
+        """
+        images = (
+            "attachments__blob"
+            if with_images
+            else models.Prefetch("attachments", queryset=Attachment.objects.none())
         )
+        return list(self.messages.filter(pk__lt=message.pk).prefetch_related(images).order_by("pk"))
 
     def context_estimate(self, family, history: list["Message"] | None = None) -> int:
         """Roughly how many tokens the next request's history takes, images included.

@@ -71,9 +71,10 @@ def _lock_idle_conversation(conversation: Conversation) -> Conversation:
     Call inside a transaction: the lock is what keeps two sends from both starting.
     """
     streaming = Message.objects.filter(conversation=OuterRef("pk"), status=Status.STREAMING)
+    images = Attachment.objects.filter(conversation=OuterRef("pk"))
     locked = (
         Conversation.objects.select_for_update()
-        .annotate(busy=Exists(streaming))
+        .annotate(busy=Exists(streaming), has_images=Exists(images))
         .get(pk=conversation.pk)
     )
     if locked.busy:
@@ -172,7 +173,7 @@ def _start_turn(conversation: Conversation, payload: dict, channel: str) -> Turn
             heartbeat_at=timezone.now(),
         )
     # Rendered in async code next: the question ends the history, its thumbnails loaded.
-    history = locked.messages_before(reply)
+    history = locked.messages_before(reply, with_images=locked.has_images)
     return Turn(
         conversation=locked,
         question=history[-1],
@@ -272,7 +273,9 @@ def _start_regeneration(conversation: Conversation, payload: dict, channel: str)
     return Regeneration(
         previous=last,
         reply=reply,
-        request=generation.build_request(locked, reply, locked.messages_before(reply)),
+        request=generation.build_request(
+            locked, reply, locked.messages_before(reply, with_images=locked.has_images)
+        ),
         routes=choice.routes,
     )
 

@@ -1,0 +1,44 @@
+"""A send's database work stays a handful of queries, however long the chat.
+
+Under load every query of a send waits its turn for the worker thread to get
+back to Python (benchmarks/relay.py): round trips, more than CPU, decide how
+fast a burst of sends starts answering.
+"""
+
+import pytest
+
+from chatapp.chat.models import Conversation, Message, Role
+from chatapp.chat.services import _start_turn
+from chatapp.gateways.registry import model_choices
+
+pytestmark = pytest.mark.django_db
+
+SEND = {"message": "And a heap?", "model": "o4-mini", "reasoning_effort": "low"}
+
+
+@pytest.fixture
+def long_chat(alice) -> Conversation:
+    conversation = Conversation.objects.create(owner=alice, model="o4-mini", title="Trees")
+    for number in range(30):
+        question = Message.objects.create(
+            conversation=conversation, role=Role.USER, content=f"Question {number}"
+        )
+        Message.objects.create(
+            conversation=conversation,
+            role=Role.ASSISTANT,
+            in_reply_to=question,
+            content=f"Answer {number}",
+        )
+    model_choices()  # read once per process, not per send
+    return conversation
+
+
+def test_a_send_in_a_text_chat_takes_seven_queries(long_chat, django_assert_num_queries):
+    # BEGIN, lock (with the busy and images checks), the conversation, the
+    # question, the empty answer, COMMIT, the history.
+    with django_assert_num_queries(7):
+        turn = _start_turn(long_chat, SEND, channel="generation.test")
+
+    sent = [(m.role, m.content) for m in turn.request.messages]
+    assert len(sent) == 61
+    assert sent[-2:] == [("assistant", "Answer 29"), ("user", "And a heap?")]
