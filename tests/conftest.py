@@ -1,6 +1,7 @@
 """Shared fixtures: the alice/bob/charlie team, a simulator on a real port, fast streaming."""
 
 import asyncio
+import gc
 import os
 import socket
 
@@ -70,3 +71,16 @@ async def wait_for(predicate, timeout: float = 5.0, interval: float = 0.02):
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {timeout} s")
         await asyncio.sleep(interval)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    """pytest-django's test database, which no session may still hold at the end.
+
+    Sends run their database work in worker threads, each with its own
+    connection. When a test's event loop closes, its threads end, but their
+    connections close only when collected; PostgreSQL refused to drop a
+    database that four such sessions still used.
+    """
+    yield
+    gc.collect()
