@@ -9,7 +9,7 @@ import pytest
 from channels.layers import channel_layers
 from django.test import Client
 
-from chatapp.chat.models import Conversation
+from chatapp.chat.models import Conversation, Message, Role
 from tests.scaleout.conftest import _redis_base_url
 from tests.scaleout.harness import require
 
@@ -48,6 +48,26 @@ def bob_session(bob) -> str:
 @pytest.fixture
 def alice_conversation(alice) -> Conversation:
     return Conversation.objects.create(owner=alice, model="o4-mini")
+
+
+@pytest.fixture
+def add_answered_questions():
+    """Append ``count`` finished question-and-answer pairs ("Question n", "Answer n")."""
+
+    def add(conversation: Conversation, count: int) -> None:
+        for number in range(count):
+            question = Message.objects.create(
+                conversation=conversation, role=Role.USER, content=f"Question {number}"
+            )
+            Message.objects.create(
+                conversation=conversation,
+                role=Role.ASSISTANT,
+                in_reply_to=question,
+                content=f"Answer {number}",
+                rendered_html=f"<p>Answer {number}</p>",
+            )
+
+    return add
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ fast a burst of sends starts answering.
 
 import pytest
 
-from chatapp.chat.models import Conversation, Message, Role
+from chatapp.chat.models import Conversation
 from chatapp.chat.services import _start_turn
 from chatapp.gateways.registry import model_choices
 
@@ -17,18 +17,9 @@ SEND = {"message": "And a heap?", "model": "o4-mini", "reasoning_effort": "low"}
 
 
 @pytest.fixture
-def long_chat(alice) -> Conversation:
+def long_chat(alice, add_answered_questions) -> Conversation:
     conversation = Conversation.objects.create(owner=alice, model="o4-mini", title="Trees")
-    for number in range(30):
-        question = Message.objects.create(
-            conversation=conversation, role=Role.USER, content=f"Question {number}"
-        )
-        Message.objects.create(
-            conversation=conversation,
-            role=Role.ASSISTANT,
-            in_reply_to=question,
-            content=f"Answer {number}",
-        )
+    add_answered_questions(conversation, 30)
     model_choices()  # read once per process, not per send
     return conversation
 

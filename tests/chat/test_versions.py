@@ -63,20 +63,11 @@ def test_someone_elses_answer_versions_are_404(bob, answered_twice):
 
 
 def test_an_older_version_stays_hidden_when_its_question_is_on_the_page_before(
-    alice, answered_twice
+    alice, answered_twice, add_answered_questions
 ):
     conversation, _, _ = answered_twice
-    for number in range(24):  # pushes the question, not its answers, off the first page
-        question = Message.objects.create(
-            conversation=conversation, role=Role.USER, content=f"Question {number}"
-        )
-        Message.objects.create(
-            conversation=conversation,
-            role=Role.ASSISTANT,
-            in_reply_to=question,
-            content=f"Answer {number}",
-            rendered_html=f"<p>Answer {number}</p>",
-        )
+    # Pushes the question, not its answers, off the first page.
+    add_answered_questions(conversation, 24)
     page, has_older = conversation.page_of_messages()
     shown = [message.content for message in page]
     assert has_older
