@@ -12,6 +12,12 @@ address lock that pair out for ``LOGIN_LOCKOUT_SECONDS``.
 
 A cache that does not answer lets the request through (and logs it): these
 limits protect the service, they must not take it down.
+
+Sends are counted on every message, from the event loop: in Redis with one
+round trip on an asyncio client (same keys and values as Django's cache),
+in process memory in place. Through Django's cache API a send cost three
+round trips in a worker thread, queued behind the database work of other
+sends exactly when many people send at once.
 """
 
 import contextlib
@@ -20,17 +26,20 @@ import logging
 import math
 import time
 
-from asgiref.sync import sync_to_async
+import redis.asyncio
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.base import BaseCache
-from django.core.cache.backends.locmem import LocMemCache
+from django.core.cache.backends.redis import RedisCache
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+
+from chatapp.eventloops import one_per_event_loop
 
 logger = logging.getLogger(__name__)
 
 SEND_WINDOW_SECONDS = 60
+SEND_KEY_SECONDS = 2 * SEND_WINDOW_SECONDS + 5
 
 _counters: BaseCache | None = None
 
@@ -56,28 +65,84 @@ def _forget_counters(setting: str, **_signal_arguments) -> None:
         _counters = None
 
 
+@one_per_event_loop
+def _redis_clients() -> dict[str, redis.asyncio.Redis]:
+    """This loop's asyncio Redis clients, by the cache configuration each was made for."""
+    return {}
+
+
+def _redis_client() -> redis.asyncio.Redis:
+    """An asyncio client for the cache's Redis, set up as Django sets up its own."""
+    config = settings.CACHES["default"]
+    location = config["LOCATION"]
+    servers = location if isinstance(location, list | tuple) else location.split(",")
+    options = config.get("OPTIONS", {})
+    made = _redis_clients()
+    key = repr((servers[0], sorted(options.items())))
+    if key not in made:
+        # Django writes to the first server; OPTIONS are its connection pool's.
+        made[key] = redis.asyncio.Redis.from_url(servers[0], **options)
+    return made[key]
+
+
+def _send_key(user_id: int, window: int) -> str:
+    return f"ratelimit:send:{user_id}:{window}"
+
+
 def _send_counts(user_id: int, now: float) -> tuple[int, int, float]:
     """Count this send; return (this window's count, the previous window's, elapsed)."""
     cache = counters()
     window = int(now // SEND_WINDOW_SECONDS)
     elapsed = now - window * SEND_WINDOW_SECONDS
-    current_key = f"ratelimit:send:{user_id}:{window}"
-    previous_key = f"ratelimit:send:{user_id}:{window - 1}"
-    cache.add(current_key, 0, timeout=2 * SEND_WINDOW_SECONDS + 5)
+    current_key = _send_key(user_id, window)
+    cache.add(current_key, 0, timeout=SEND_KEY_SECONDS)
     try:
         current = cache.incr(current_key)
     except ValueError:  # expired between add and incr
-        cache.set(current_key, 1, timeout=2 * SEND_WINDOW_SECONDS + 5)
+        cache.set(current_key, 1, timeout=SEND_KEY_SECONDS)
         current = 1
-    previous = cache.get(previous_key) or 0
+    previous = cache.get(_send_key(user_id, window - 1)) or 0
     return current, previous, elapsed
 
 
 def _uncount_send(user_id: int, now: float) -> None:
     cache = counters()
-    key = f"ratelimit:send:{user_id}:{int(now // SEND_WINDOW_SECONDS)}"
     with contextlib.suppress(ValueError):  # expired meanwhile: nothing to take back
-        cache.decr(key)
+        cache.decr(_send_key(user_id, int(now // SEND_WINDOW_SECONDS)))
+
+
+async def _redis_send_counts(cache: RedisCache, user_id: int, now: float):
+    """``_send_counts`` in one round trip, on the keys and values Django's cache uses."""
+    window = int(now // SEND_WINDOW_SECONDS)
+    current_key = cache.make_and_validate_key(_send_key(user_id, window))
+    pipeline = _redis_client().pipeline(transaction=False)
+    pipeline.set(current_key, 0, ex=SEND_KEY_SECONDS, nx=True)
+    pipeline.incr(current_key)
+    pipeline.get(cache.make_and_validate_key(_send_key(user_id, window - 1)))
+    _, current, previous = await pipeline.execute()
+    return current, int(previous or 0), now - window * SEND_WINDOW_SECONDS
+
+
+async def _redis_uncount_send(cache: RedisCache, user_id: int, now: float) -> None:
+    key = cache.make_and_validate_key(_send_key(user_id, int(now // SEND_WINDOW_SECONDS)))
+    client = _redis_client()
+    if await client.decr(key) < 0:  # it had expired: nothing to take back
+        await client.delete(key)
+
+
+async def _count_send(user_id: int, now: float) -> tuple[int, int, float]:
+    cache = counters()
+    if isinstance(cache, RedisCache):
+        return await _redis_send_counts(cache, user_id, now)
+    return _send_counts(user_id, now)  # process memory: nothing to wait for
+
+
+async def _take_back_send(user_id: int, now: float) -> None:
+    cache = counters()
+    if isinstance(cache, RedisCache):
+        await _redis_uncount_send(cache, user_id, now)
+    else:
+        _uncount_send(user_id, now)
 
 
 def _send_retry_after(limit: int, current: int, previous: int, elapsed: float) -> float:
@@ -94,18 +159,6 @@ def _send_retry_after(limit: int, current: int, previous: int, elapsed: float) -
     return to_rollover + max(wait, 0.0)
 
 
-async def _in_cache(function, *args):
-    """Call a cache-counting function from async code.
-
-    Process memory is counted in place: a thread would only queue it behind
-    the database work that sends do in the same threads. A shared cache
-    (Redis) is network I/O, so it gets a thread.
-    """
-    if isinstance(counters(), LocMemCache):
-        return function(*args)
-    return await sync_to_async(function, thread_sensitive=False)(*args)
-
-
 async def allow_send(user_id: int, *, now: float | None = None) -> tuple[bool, float]:
     """Count a send by ``user_id``: ``(True, 0.0)``, or ``(False, seconds to wait)``.
 
@@ -117,7 +170,7 @@ async def allow_send(user_id: int, *, now: float | None = None) -> tuple[bool, f
         return True, 0.0
     now = time.time() if now is None else now
     try:
-        current, previous, elapsed = await _in_cache(_send_counts, user_id, now)
+        current, previous, elapsed = await _count_send(user_id, now)
     except Exception:  # the cache is down: let the send through
         logger.warning("send rate limit not checked: cache unavailable", exc_info=True)
         return True, 0.0
@@ -125,7 +178,7 @@ async def allow_send(user_id: int, *, now: float | None = None) -> tuple[bool, f
     if estimate <= limit:
         return True, 0.0
     try:
-        await _in_cache(_uncount_send, user_id, now)
+        await _take_back_send(user_id, now)
     except Exception:
         logger.warning("refused send not uncounted: cache unavailable", exc_info=True)
     retry_after = _send_retry_after(limit, current - 1, previous, elapsed)

@@ -1,12 +1,16 @@
 """Login throttling (per username and address) and the per-member send rate limit."""
 
 import time
+import uuid
 from types import SimpleNamespace
 
 import pytest
+import redis
 
 from chatapp import ratelimit
 from chatapp.ratelimit import allow_send
+from tests.scaleout.conftest import _redis_base_url
+from tests.scaleout.harness import require
 
 pytestmark = pytest.mark.django_db
 
@@ -16,7 +20,30 @@ T0 = 1_800_000_000.0  # a minute boundary (divisible by 60)
 # --- sends ----------------------------------------------------------------------
 
 
-async def test_sends_within_the_limit_are_allowed_and_the_next_one_waits(isolated_cache, settings):
+@pytest.fixture(params=["memory", "redis"])
+def send_counters(request, settings):
+    """Sends counted in process memory (one process) and in Redis (every process)."""
+    if request.param == "memory":
+        yield request.getfixturevalue("isolated_cache")
+        return
+    url = _redis_base_url()
+    require(url, "redis (the cache)")
+    prefix = f"ratelimit-test-{uuid.uuid4().hex[:8]}"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+            "KEY_PREFIX": prefix,
+        }
+    }
+    yield ratelimit.counters()
+    client = redis.Redis.from_url(url)
+    for key in client.scan_iter(f"{prefix}:*"):
+        client.delete(key)
+    client.close()
+
+
+async def test_sends_within_the_limit_are_allowed_and_the_next_one_waits(send_counters, settings):
     settings.CHAT_SENDS_PER_MINUTE = 5
     for second in range(5):
         assert await allow_send(7, now=T0 + 10 + second) == (True, 0.0)
@@ -29,7 +56,7 @@ async def test_sends_within_the_limit_are_allowed_and_the_next_one_waits(isolate
     assert (await allow_send(7, now=T0 + 15 + retry_after))[0] is True
 
 
-async def test_the_limit_is_per_member(isolated_cache, settings):
+async def test_the_limit_is_per_member(send_counters, settings):
     settings.CHAT_SENDS_PER_MINUTE = 2
     assert (await allow_send(1, now=T0))[0]
     assert (await allow_send(1, now=T0 + 1))[0]
@@ -37,7 +64,7 @@ async def test_the_limit_is_per_member(isolated_cache, settings):
     assert (await allow_send(2, now=T0 + 2))[0]
 
 
-async def test_refused_sends_do_not_count(isolated_cache, settings):
+async def test_refused_sends_do_not_count(send_counters, settings):
     settings.CHAT_SENDS_PER_MINUTE = 2
     await allow_send(3, now=T0)
     await allow_send(3, now=T0 + 1)
@@ -47,7 +74,7 @@ async def test_refused_sends_do_not_count(isolated_cache, settings):
     assert (await allow_send(3, now=T0 + 121))[0]
 
 
-async def test_the_window_slides(isolated_cache, settings):
+async def test_the_window_slides(send_counters, settings):
     """A burst at the end of one minute still counts at the start of the next."""
     settings.CHAT_SENDS_PER_MINUTE = 4
     for offset in (56, 57, 58, 59):
@@ -58,10 +85,30 @@ async def test_the_window_slides(isolated_cache, settings):
     assert 14 <= retry_after <= 14.3
 
 
-async def test_zero_turns_the_limit_off(isolated_cache, settings):
+async def test_zero_turns_the_limit_off(send_counters, settings):
     settings.CHAT_SENDS_PER_MINUTE = 0
     for _ in range(100):
         assert await allow_send(5, now=T0) == (True, 0.0)
+
+
+async def test_sends_counted_in_redis_are_the_cache_s_own_counts(send_counters, settings):
+    """Every process reads the same counts, whichever way it counted them."""
+    settings.CHAT_SENDS_PER_MINUTE = 10
+    for second in range(3):
+        await allow_send(8, now=T0 + second)
+    assert send_counters.get(f"ratelimit:send:8:{int(T0 // 60)}") == 3
+
+
+async def test_a_redis_that_does_not_answer_lets_sends_through(settings):
+    settings.CHAT_SENDS_PER_MINUTE = 1
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1",  # nothing listens there
+        }
+    }
+    assert await allow_send(6, now=T0) == (True, 0.0)
+    assert await allow_send(6, now=T0) == (True, 0.0)
 
 
 async def test_a_cache_that_does_not_answer_lets_sends_through(settings, monkeypatch):
