@@ -236,8 +236,10 @@ OPENAI_BASE_URL = os.environ.get("OPENAI_BASE_URL", "")
 OPENAI_API_KEY = os.environ.get("OPENAI_API_KEY", "")
 OPENAI_MODELS = env_list("OPENAI_MODELS", "o4-mini,o3-mini,o1-mini")
 
-# How often streamed deltas are sent to viewers and saved to the database.
-CHAT_COALESCE_SECONDS = float(os.environ.get("CHAT_COALESCE_SECONDS", "0.04"))
+# Streamed text goes to viewers at most once per this many seconds per answer
+# (one display frame at 60 Hz: a person sees no difference, a busy browser
+# gets fewer frames), and is saved to the database once per CHAT_PERSIST_SECONDS.
+CHAT_COALESCE_SECONDS = float(os.environ.get("CHAT_COALESCE_SECONDS", "0.016"))
 CHAT_PERSIST_SECONDS = float(os.environ.get("CHAT_PERSIST_SECONDS", "1.0"))
 # A generating task proves it is alive this often; three missed beats and its
 # answer is marked interrupted (the process died).

@@ -79,7 +79,7 @@ class Generation:
         self._saved_lengths = (0, 0)
         self._saved_at = self.started
         self.finishing = False
-        self._flush_handle: asyncio.TimerHandle | None = None
+        self._flush_handle: asyncio.Handle | None = None
         self._flush_lock = asyncio.Lock()
         self._background: set[asyncio.Task] = set()
         self._announce_thought = False
@@ -157,18 +157,25 @@ class Generation:
                     self.usage = event
                 case Finished(reason=reason):
                     self.finish_reason = reason
-            await self._maybe_flush()
+            self._schedule_flush()
 
     def _mark_first_token(self) -> None:
         if self.first_token_at is None:
             self.first_token_at = self.loop.time()
 
-    async def _maybe_flush(self) -> None:
-        """Send at most one delta per window: the first at once, the rest batched."""
+    def _schedule_flush(self) -> None:
+        """Send what arrived once the event loop comes round, at most one delta per window.
+
+        Not at once: pieces that came in one network read (several, when the
+        process is busy) go out as one frame, which costs each viewer one
+        frame instead of several exactly when the process has least time.
+        """
+        if self._flush_handle is not None:
+            return
         wait = self._last_flush + settings.CHAT_COALESCE_SECONDS - self.loop.time()
         if wait <= 0:
-            await self._flush()
-        elif self._flush_handle is None:
+            self._flush_handle = self.loop.call_soon(self._flush_soon)
+        else:
             self._flush_handle = self.loop.call_later(wait, self._flush_soon)
 
     def _flush_soon(self) -> None:
