@@ -21,6 +21,7 @@ from chatapp.eventloops import one_per_event_loop
 from .catalog import ModelFamily, family_for
 from .errors import ProviderError, error_from_response, error_from_stream_event
 from .events import Finished, ReasoningDelta, StreamEvent, TextDelta, ToolCallDelta, Usage
+from .network import AsyncioBackend
 from .parsing import ChunkParser, estimate_prompt_tokens, tokens_for_chars
 from .request import ChatRequest
 
@@ -172,7 +173,10 @@ def _client() -> httpx.AsyncClient:
     no_cookies = http.cookiejar.CookieJar(
         policy=http.cookiejar.DefaultCookiePolicy(allowed_domains=[])
     )
-    return httpx.AsyncClient(verify=_tls_context(), limits=limits, cookies=no_cookies)
+    transport = httpx.AsyncHTTPTransport(verify=_tls_context(), limits=limits)
+    # httpx takes no network backend; its connection pool does (see network.py).
+    transport._pool._network_backend = AsyncioBackend()
+    return httpx.AsyncClient(transport=transport, cookies=no_cookies)
 
 
 async def _attempt(endpoint: Endpoint, body: dict, deadline: float) -> AsyncIterator[StreamEvent]:

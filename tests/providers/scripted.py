@@ -6,6 +6,7 @@ client parses them as they arrive, as it would from a gateway.
 
 import asyncio
 import json
+import ssl
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
@@ -46,11 +47,12 @@ class ScriptedGateway:
     chunked), as real gateways do; ``connections`` counts those it accepted.
     """
 
-    def __init__(self, keep_alive: bool = False) -> None:
+    def __init__(self, keep_alive: bool = False, tls: ssl.SSLContext | None = None) -> None:
         self.script: list[Answer] = []
         self.received: list[Received] = []
         self.keep_alive = keep_alive
         self.connections = 0
+        self._tls = tls
         self._server: asyncio.Server | None = None
         self._open: set[asyncio.StreamWriter] = set()
 
@@ -60,16 +62,20 @@ class ScriptedGateway:
     @property
     def base_url(self) -> str:
         host, port = self._server.sockets[0].getsockname()[:2]
-        return f"http://{host}:{port}/v1"
+        return f"{'https' if self._tls else 'http'}://{host}:{port}/v1"
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=self._tls)
+
+    def hang_up(self) -> None:
+        """Close every open connection, as a gateway does with idle kept-alive ones."""
+        for writer in self._open:
+            writer.close()
 
     async def stop(self) -> None:
         self._server.close()
         # wait_closed() waits for every connection, and a kept-alive one waits for us.
-        for writer in self._open:
-            writer.close()
+        self.hang_up()
         await self._server.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -1,16 +1,10 @@
 """Errors a person understands, and an API key that never shows, through real HTTP."""
 
 import asyncio
-import datetime
 import logging
-import ssl
 
 import httpx
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from chatapp.providers import (
     GENERIC,
@@ -197,38 +191,10 @@ async def test_listing_models_reports_the_same_errors():
     assert raised.value.message == "Could not connect to AIgateway: the connection was refused."
 
 
-@pytest.fixture(scope="module")
-def untrusted_certificate(tmp_path_factory):
-    """A self-signed certificate for 127.0.0.1, which no client trusts."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    folder = tmp_path_factory.mktemp("tls")
-    (folder / "cert.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    (folder / "key.pem").write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return folder / "cert.pem", folder / "key.pem"
-
-
 @pytest.fixture
-async def self_signed_server(untrusted_certificate):
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(*untrusted_certificate)
+async def self_signed_server(tls_certificates):
+    """A TLS server whose certificate comes from a CA this client does not trust."""
+    context = tls_certificates.server_context()
 
     async def hang_up(reader, writer):
         writer.close()
