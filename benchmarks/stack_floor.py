@@ -7,7 +7,9 @@ httpx + httpx-sse + daphne relay on this machine?", the floor under
 - upstream: one process (uvloop, one shared ``httpx.AsyncClient``) reads N
   simulator streams with httpx-sse and decodes each chunk's JSON, as the
   provider client does (the simulator closes each connection, so no
-  connection is reused: the same as for the app in relay.py);
+  connection is reused: the same as for the app in relay.py); once with
+  httpx as shipped (anyio underneath), once on chatapp's own network layer
+  (``chatapp.providers.network``), as the app's client runs;
 - downstream: daphne on uvloop (as ``chatapp.serve`` runs it) serving a bare
   ASGI app that sends one websocket frame per chunk, paced like the
   simulator, to N clients in another process.
@@ -79,8 +81,11 @@ def _serve_simulator(port: int, chunk_delay: float, stop) -> None:
     asyncio.run(serve())
 
 
-def _read_streams(base_url: str, streams: int, results) -> None:
-    """N streams read with httpx + httpx-sse; CPU seconds of this process and the chunk count."""
+def _read_streams(base_url: str, streams: int, own_backend: bool, results) -> None:
+    """N streams read with httpx + httpx-sse; CPU seconds of this process and the chunk count.
+
+    ``own_backend``: through chatapp's network layer (as the app's client is), not anyio's.
+    """
     import httpx
     import uvloop
     from httpx_sse import EventSource
@@ -103,7 +108,13 @@ def _read_streams(base_url: str, streams: int, results) -> None:
 
     async def main() -> tuple[float, int]:
         limits = httpx.Limits(max_connections=None, max_keepalive_connections=20)
-        async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+        transport = httpx.AsyncHTTPTransport(limits=limits)
+        if own_backend:
+            sys.path.insert(0, str(ROOT))
+            from chatapp.providers.network import AsyncioBackend
+
+            transport._pool._network_backend = AsyncioBackend()
+        async with httpx.AsyncClient(transport=transport, timeout=60) as client:
             await one(client, -1)  # warm up: imports and the client's first request
             started = time.process_time()
             counts = await asyncio.gather(*(one(client, n) for n in range(streams)))
@@ -112,7 +123,7 @@ def _read_streams(base_url: str, streams: int, results) -> None:
     results.put(uvloop.run(main()))
 
 
-def upstream(streams: int, chunk_delay: float) -> tuple[float, int]:
+def upstream(streams: int, chunk_delay: float, own_backend: bool) -> tuple[float, int]:
     context = multiprocessing.get_context("spawn")
     port = free_port()
     stop = context.Event()
@@ -121,7 +132,8 @@ def upstream(streams: int, chunk_delay: float) -> tuple[float, int]:
     wait_until_listening(port, simulator, "the simulator")
     results = context.Queue()
     reader = context.Process(
-        target=_read_streams, args=(f"http://127.0.0.1:{port}/v1", streams, results)
+        target=_read_streams,
+        args=(f"http://127.0.0.1:{port}/v1", streams, own_backend, results),
     )
     reader.start()
     cpu, chunks = result_of(results, reader, "the stream reader")
@@ -232,21 +244,28 @@ def main() -> None:
     parser.add_argument("--chunk-delay", type=float, default=0.03)
     args = parser.parse_args()
     gc.disable()  # this process only waits
-    up_cpu, up_chunks = upstream(args.streams, args.chunk_delay)
+    up_cpu, up_chunks = upstream(args.streams, args.chunk_delay, own_backend=False)
+    own_cpu, own_chunks = upstream(args.streams, args.chunk_delay, own_backend=True)
     per_stream = round(up_chunks / args.streams)
     down_cpu, down_frames = downstream(args.streams, per_stream, args.chunk_delay)
     up = up_cpu / up_chunks * 1000
+    own = own_cpu / own_chunks * 1000
     down = down_cpu / down_frames * 1000
     print(
         f"{args.streams} streams of {per_stream} chunks at {1 / args.chunk_delay:.0f} chunks/s, "
         f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}"
     )
-    print(f"  upstream   httpx + httpx-sse + json: {up:.3f} CPU s / 1k chunks ({up_chunks})")
-    print(f"  downstream daphne websocket frames:  {down:.3f} CPU s / 1k frames ({down_frames})")
-    print(f"  together:                            {up + down:.3f} CPU s / 1k chunks")
-    print(f"  one busy core relays at most         {1000 / (up + down):,.0f} chunks/s")
+    print(f"  upstream   httpx + httpx-sse + json:  {up:.3f} CPU s / 1k chunks ({up_chunks})")
+    print(f"             the same on chatapp's network layer: {own:.3f} ({own_chunks})")
+    print(f"  downstream daphne websocket frames:   {down:.3f} CPU s / 1k frames ({down_frames})")
+    for name, upstream_cost in (("httpx as shipped", up), ("chatapp's network layer", own)):
+        total = upstream_cost + down
+        print(
+            f"  together, {name}: {total:.3f} CPU s / 1k chunks: one busy core relays at most "
+            f"{1000 / total:,.0f} chunks/s"
+        )
     peak = args.streams / args.chunk_delay
-    print(f"  {args.streams} streams at full rate need  {peak:,.0f} chunks/s")
+    print(f"  {args.streams} streams at full rate need {peak:,.0f} chunks/s")
 
 
 if __name__ == "__main__":
