@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Prefetch, prefetch_related_objects
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -70,11 +70,15 @@ def _lock_idle_conversation(conversation: Conversation) -> Conversation:
 
     Call inside a transaction: the lock is what keeps two sends from both starting.
     """
-    streaming = Message.objects.filter(conversation=OuterRef("pk"), status=Status.STREAMING)
+    messages = Message.objects.filter(conversation=OuterRef("pk"))
     images = Attachment.objects.filter(conversation=OuterRef("pk"))
     locked = (
         Conversation.objects.select_for_update()
-        .annotate(busy=Exists(streaming), has_images=Exists(images))
+        .annotate(
+            busy=Exists(messages.filter(status=Status.STREAMING)),
+            has_messages=Exists(messages),
+            has_images=Exists(images),
+        )
         .get(pk=conversation.pk)
     )
     if locked.busy:
@@ -173,7 +177,12 @@ def _start_turn(conversation: Conversation, payload: dict, channel: str) -> Turn
             heartbeat_at=timezone.now(),
         )
     # Rendered in async code next: the question ends the history, its thumbnails loaded.
-    history = locked.messages_before(reply, with_images=locked.has_images)
+    if locked.has_messages or send.attachments:
+        history = locked.messages_before(reply, with_images=locked.has_images)
+    else:
+        # A new chat's first question is the whole history: nothing to read back.
+        history = [user_message]
+        prefetch_related_objects(history, Prefetch("attachments", Attachment.objects.none()))
     return Turn(
         conversation=locked,
         question=history[-1],

@@ -25,11 +25,25 @@ def long_chat(alice, add_answered_questions) -> Conversation:
 
 
 def test_a_send_in_a_text_chat_takes_seven_queries(long_chat, django_assert_num_queries):
-    # BEGIN, lock (with the busy and images checks), the conversation, the
-    # question, the empty answer, COMMIT, the history.
+    # BEGIN, lock (with the busy, messages and images checks), the
+    # conversation, the question, the empty answer, COMMIT, the history.
     with django_assert_num_queries(7):
         turn = _start_turn(long_chat, SEND, channel="generation.test")
 
     sent = [(m.role, m.content) for m in turn.request.messages]
     assert len(sent) == 61
     assert sent[-2:] == [("assistant", "Answer 29"), ("user", "And a heap?")]
+
+
+def test_the_first_send_of_a_new_chat_reads_no_history(alice, django_assert_num_queries):
+    new_chat = Conversation.objects.create(owner=alice, model="o4-mini", system_prompt="Be brief.")
+    model_choices()
+
+    with django_assert_num_queries(6):
+        turn = _start_turn(new_chat, SEND, channel="generation.test")
+
+    assert [(m.role, m.content) for m in turn.request.messages] == [
+        ("system", "Be brief."),
+        ("user", "And a heap?"),
+    ]
+    assert turn.question.content == "And a heap?" and turn.context_tokens > 0
