@@ -65,6 +65,12 @@ def _forget_counters(setting: str, **_signal_arguments) -> None:
         _counters = None
 
 
+# Connections the send counter keeps. A count is one round trip; a burst of
+# sends waits for a free connection rather than open one each (a TCP connect
+# and a handshake, about 0.8 ms of CPU on the event loop).
+REDIS_CONNECTIONS = 4
+
+
 @one_per_event_loop
 def _redis_clients() -> dict[str, redis.asyncio.Redis]:
     """This loop's asyncio Redis clients, by the cache configuration each was made for."""
@@ -81,7 +87,10 @@ def _redis_client() -> redis.asyncio.Redis:
     key = repr((servers[0], sorted(options.items())))
     if key not in made:
         # Django writes to the first server; OPTIONS are its connection pool's.
-        made[key] = redis.asyncio.Redis.from_url(servers[0], **options)
+        pool = redis.asyncio.BlockingConnectionPool.from_url(
+            servers[0], max_connections=REDIS_CONNECTIONS, **options
+        )
+        made[key] = redis.asyncio.Redis(connection_pool=pool)
     return made[key]
 
 

@@ -28,10 +28,13 @@ logger = logging.getLogger(__name__)
 PROCESS_ID = uuid.uuid4().hex
 
 # Subscriber counts this process asks Redis for at once. Each takes a
-# connection from the layer's pool, which refuses a command past 100
-# connections instead of waiting: a burst of answers starting went past it,
-# and the layer's own publishes were refused with them.
-COUNTS_AT_ONCE = 50
+# connection from the layer's pool, which opens a new one rather than wait:
+# a burst of answers starting opened dozens, each a TCP connect and a
+# handshake (about 0.8 ms of CPU in redis-py, on the event loop), and past
+# 100 the pool refused commands, the layer's own publishes with them. A
+# count is one round trip of a tenth of a millisecond: a few connections
+# serve thousands a second.
+COUNTS_AT_ONCE = 4
 
 
 @one_per_event_loop

@@ -67,3 +67,13 @@ async def test_sends_from_many_open_sockets_share_one_redis_connection(redis_cli
 
     assert await asyncio.gather(*tasks) == [(True, 0.0)] * SOCKETS
     assert (before, during) == (0, 1)
+
+
+async def test_a_burst_of_sends_waits_for_a_few_connections_instead_of_opening_one_each(
+    redis_clients,
+):
+    """Opening a connection costs the event loop more than the count itself."""
+    verdicts = await asyncio.gather(*(allow_send(user_id) for user_id in range(60)))
+
+    assert verdicts == [(True, 0.0)] * 60
+    assert 1 <= await redis_clients() <= 4
