@@ -86,10 +86,8 @@ class Generation:
         self.route: Route = self.routes[0]
         self.usage: Usage | None = None
         self.finish_reason: str | None = None
-
-    @property
-    def group(self) -> str:
-        return self.conversation.group_name
+        # Named once: every delta is published to it.
+        self.group = self.conversation.group_name
 
     async def run(self) -> None:
         status, error = Status.COMPLETE, ""

@@ -60,6 +60,8 @@ class ThinkTagSplitter:
 
 def _partial_tag_suffix(buffer: str, tag: str) -> int:
     """Length of the longest end of ``buffer`` that begins ``tag``."""
+    if "<" not in buffer[1 - len(tag) :]:  # nearly every chunk: no tag can start there
+        return 0
     for length in range(min(len(tag) - 1, len(buffer)), 0, -1):
         if tag.startswith(buffer[-length:]):
             return length
