@@ -86,8 +86,9 @@ class Generation:
         self.route: Route = self.routes[0]
         self.usage: Usage | None = None
         self.finish_reason: str | None = None
-        # Named once: every delta is published to it.
+        # Read once: every delta uses them.
         self.group = self.conversation.group_name
+        self._coalesce_seconds = settings.CHAT_COALESCE_SECONDS
 
     async def run(self) -> None:
         status, error = Status.COMPLETE, ""
@@ -170,7 +171,7 @@ class Generation:
         """
         if self._flush_handle is not None:
             return
-        wait = self._last_flush + settings.CHAT_COALESCE_SECONDS - self.loop.time()
+        wait = self._last_flush + self._coalesce_seconds - self.loop.time()
         if wait <= 0:
             self._flush_handle = self.loop.call_soon(self._flush_soon)
         else:

@@ -5,12 +5,14 @@ that a browser could run, so a model (or a prompt-injected page it quotes)
 can never put script into a teammate's browser.
 """
 
+from functools import lru_cache
 from html import escape
 
 import nh3
 from markdown_it import MarkdownIt
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
+from pygments.lexer import Lexer
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
@@ -58,11 +60,18 @@ ALLOWED_ATTRIBUTES = {
 }
 
 
-def _highlight(code: str, language: str, _attrs) -> str:
+@lru_cache(maxsize=128)
+def _lexer(language: str) -> Lexer | None:
+    """A language's lexer, found once: the lookup scans every lexer pygments knows
+    (and its plugins, for a name it does not know), slower than highlighting a block."""
     try:
-        lexer = get_lexer_by_name(language) if language else None
+        return get_lexer_by_name(language)
     except ClassNotFound:
-        lexer = None
+        return None
+
+
+def _highlight(code: str, language: str, _attrs) -> str:
+    lexer = _lexer(language) if language else None
     label = escape(language or "text")
     body = highlight(code, lexer, _FORMATTER) if lexer else escape(code)
     # Starting with <pre tells markdown-it to use this as the whole block.
