@@ -78,6 +78,28 @@ def _wake(waiter: asyncio.Future | None) -> None:
         waiter.set_result(None)
 
 
+async def _wait(waiter: asyncio.Future, timeout: float | None) -> None:
+    """Wait until ``_wake``; TimeoutError after ``timeout`` seconds.
+
+    A timer on the future rather than ``asyncio.timeout``, which cancels the
+    task and then takes the cancellation back: here one timer handle per
+    wait is all there is.
+    """
+    if timeout is None:
+        await waiter
+        return
+    timer = asyncio.get_running_loop().call_later(timeout, _time_out, waiter)
+    try:
+        await waiter
+    finally:
+        timer.cancel()
+
+
+def _time_out(waiter: asyncio.Future) -> None:
+    if not waiter.done():
+        waiter.set_exception(TimeoutError())
+
+
 class AsyncioStream(httpcore.AsyncNetworkStream):
     def __init__(self, transport: asyncio.Transport, connection: _Connection) -> None:
         self._transport = transport
@@ -90,8 +112,7 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
                 return self._end_of_stream()
             connection.read_waiter = asyncio.get_running_loop().create_future()
             try:
-                async with asyncio.timeout(timeout):
-                    await connection.read_waiter
+                await _wait(connection.read_waiter, timeout)
             except TimeoutError as error:
                 raise httpcore.ReadTimeout("no data within the read timeout") from error
             finally:
@@ -126,8 +147,7 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
             return
         connection.drain_waiter = asyncio.get_running_loop().create_future()
         try:
-            async with asyncio.timeout(timeout):
-                await connection.drain_waiter
+            await _wait(connection.drain_waiter, timeout)
         except TimeoutError as error:
             raise httpcore.WriteTimeout("could not send within the write timeout") from error
         finally:
