@@ -75,7 +75,11 @@ def assert_only_grew(states: list[str], what: str) -> None:
 
 
 def new_conversation(page: Page) -> None:
+    # "New" may lead back to the URL already shown (the member's empty chat):
+    # wait for the new page itself, not for a URL the old one already has.
+    page.evaluate("window.replacedSoon = true")
     page.get_by_role("button", name="New conversation").click()
+    page.wait_for_function("() => !window.replacedSoon")
     expect(page).to_have_url(re.compile(r"/c/[0-9a-f-]{36}/$"))
     # (A send made before the page's socket is open waits for it in htmx's queue.)
     expect(page.get_by_label("Message", exact=True)).to_be_editable()
