@@ -80,6 +80,7 @@ class Generation:
         self._saved_at = self.started
         self.finishing = False
         self._flush_handle: asyncio.Handle | None = None
+        self._flush_planned = False
         self._flush_lock = asyncio.Lock()
         self._background: set[asyncio.Task] = set()
         self._announce_thought = False
@@ -169,8 +170,9 @@ class Generation:
         process is busy) go out as one frame, which costs each viewer one
         frame instead of several exactly when the process has least time.
         """
-        if self._flush_handle is not None:
-            return
+        if self._flush_planned:
+            return  # the planned flush takes this piece too
+        self._flush_planned = True
         wait = self._last_flush + self._coalesce_seconds - self.loop.time()
         if wait <= 0:
             self._flush_handle = self.loop.call_soon(self._flush_soon)
@@ -179,9 +181,26 @@ class Generation:
 
     def _flush_soon(self) -> None:
         self._flush_handle = None
-        task = asyncio.ensure_future(self._flush())
+        task = asyncio.ensure_future(self._planned_flush())
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+    async def _planned_flush(self) -> None:
+        """One flush at a time: pieces arriving while viewers are slow to take a delta
+        (a Redis stall) wait for the next one, instead of each starting a task."""
+        try:
+            await self._flush()
+        finally:
+            self._flush_planned = False
+        if self._unsent() and not self.finishing:
+            self._schedule_flush()
+
+    def _unsent(self) -> bool:
+        return (
+            len(self.reasoning) > self.sent_reasoning
+            or len(self.text) > self.sent_text
+            or self._announce_thought
+        )
 
     async def _flush(self) -> None:
         # The lock keeps deltas in order when a timed flush and a direct one meet.

@@ -9,7 +9,7 @@ import asyncio
 
 import pytest
 
-from chatapp.chat import generation
+from chatapp.chat import generation, relay
 from chatapp.providers import Finished, ReasoningDelta, TextDelta, Usage
 
 from .live import deltas, message_pk, turn_articles
@@ -57,3 +57,36 @@ async def test_a_lone_piece_is_sent_at_once_and_a_burst_as_one_frame(
     assert [text for _, text in received] == ["Alone. ", "".join(BURST)]
     first_shown, _ = received[0]
     assert first_shown < scripted_model["burst"], "the lone piece waited for the next one"
+
+
+async def test_pieces_arriving_while_viewers_are_slow_wait_as_one_flush(
+    settings, monkeypatch, sockets, alice_session, alice_conversation
+):
+    """A stalled publish (Redis hanging) must not start a task per piece meanwhile."""
+    settings.CHAT_COALESCE_SECONDS = 0.0
+    publish = relay.publish
+    pieces = [f"{n} " for n in range(40)]
+    tasks_meanwhile = []
+
+    async def slow_publish(group, event, **kwargs):
+        if event["type"] == "chat.delta":
+            await asyncio.sleep(0.1)
+        await publish(group, event, **kwargs)
+
+    async def stream(endpoint, request, family=None, retry=None):
+        for piece in pieces:  # a piece every 5 ms, each publish takes 100 ms
+            yield ReasoningDelta(piece)
+            await asyncio.sleep(0.005)
+            tasks_meanwhile.append(len(asyncio.all_tasks()))
+        yield TextDelta("Done.")
+        yield Finished("stop")
+
+    monkeypatch.setattr(relay, "publish", slow_publish)
+    monkeypatch.setattr(generation, "stream_chat", stream)
+    socket = await sockets(alice_conversation.public_id, alice_session)
+    await socket.send(message="Count slowly", model="o4-mini", reasoning_effort="low")
+    reply = message_pk(turn_articles(await socket.receive_until(turn_articles))[1])
+    final = await socket.receive_final("complete")
+
+    assert max(tasks_meanwhile) - min(tasks_meanwhile) <= 2
+    assert final.by_id(f"message-{reply}-reasoning").text == "".join(pieces)
