@@ -20,16 +20,20 @@ round trips in a worker thread, queued behind the database work of other
 sends exactly when many people send at once.
 """
 
+import asyncio
 import contextlib
 import hashlib
 import logging
 import math
+import re
 import time
 
 import redis.asyncio
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.base import BaseCache
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
 from django.core.signals import setting_changed
 from django.dispatch import receiver
@@ -69,6 +73,11 @@ def _forget_counters(setting: str, **_signal_arguments) -> None:
 # sends waits for a free connection rather than open one each (a TCP connect
 # and a handshake, about 0.8 ms of CPU on the event loop).
 REDIS_CONNECTIONS = 4
+# A count that takes longer lets the send through: a Redis that hangs must
+# not hold every send up.
+COUNT_TIMEOUT_SECONDS = 1.0
+# Django's own RedisCache options, not redis-py's.
+_DJANGO_ONLY_OPTIONS = {"serializer", "pool_class", "parser_class"}
 
 
 @one_per_event_loop
@@ -81,15 +90,18 @@ def _redis_client() -> redis.asyncio.Redis:
     """An asyncio client for the cache's Redis, set up as Django sets up its own."""
     config = settings.CACHES["default"]
     location = config["LOCATION"]
-    servers = location if isinstance(location, list | tuple) else location.split(",")
-    options = config.get("OPTIONS", {})
+    servers = location if isinstance(location, list | tuple) else re.split("[;,]", location)
+    options = {
+        name: value
+        for name, value in config.get("OPTIONS", {}).items()
+        if name not in _DJANGO_ONLY_OPTIONS
+    }
+    options["max_connections"] = REDIS_CONNECTIONS
     made = _redis_clients()
     key = repr((servers[0], sorted(options.items())))
     if key not in made:
         # Django writes to the first server; OPTIONS are its connection pool's.
-        pool = redis.asyncio.BlockingConnectionPool.from_url(
-            servers[0], max_connections=REDIS_CONNECTIONS, **options
-        )
+        pool = redis.asyncio.BlockingConnectionPool.from_url(servers[0], **options)
         made[key] = redis.asyncio.Redis(connection_pool=pool)
     return made[key]
 
@@ -139,19 +151,16 @@ async def _redis_uncount_send(cache: RedisCache, user_id: int, now: float) -> No
         await client.delete(key)
 
 
-async def _count_send(user_id: int, now: float) -> tuple[int, int, float]:
+async def _in_cache(counting_in_redis, counting_elsewhere, user_id: int, now: float):
+    """Count in Redis from the event loop, in process memory in place (nothing to
+    wait for), in any other cache a deployment configures in a worker thread."""
     cache = counters()
-    if isinstance(cache, RedisCache):
-        return await _redis_send_counts(cache, user_id, now)
-    return _send_counts(user_id, now)  # process memory: nothing to wait for
-
-
-async def _take_back_send(user_id: int, now: float) -> None:
-    cache = counters()
-    if isinstance(cache, RedisCache):
-        await _redis_uncount_send(cache, user_id, now)
-    else:
-        _uncount_send(user_id, now)
+    async with asyncio.timeout(COUNT_TIMEOUT_SECONDS):
+        if isinstance(cache, RedisCache):
+            return await counting_in_redis(cache, user_id, now)
+        if isinstance(cache, LocMemCache):
+            return counting_elsewhere(user_id, now)
+        return await sync_to_async(counting_elsewhere, thread_sensitive=False)(user_id, now)
 
 
 def _send_retry_after(limit: int, current: int, previous: int, elapsed: float) -> float:
@@ -179,7 +188,7 @@ async def allow_send(user_id: int, *, now: float | None = None) -> tuple[bool, f
         return True, 0.0
     now = time.time() if now is None else now
     try:
-        current, previous, elapsed = await _count_send(user_id, now)
+        current, previous, elapsed = await _in_cache(_redis_send_counts, _send_counts, user_id, now)
     except Exception:  # the cache is down: let the send through
         logger.warning("send rate limit not checked: cache unavailable", exc_info=True)
         return True, 0.0
@@ -187,7 +196,7 @@ async def allow_send(user_id: int, *, now: float | None = None) -> tuple[bool, f
     if estimate <= limit:
         return True, 0.0
     try:
-        await _take_back_send(user_id, now)
+        await _in_cache(_redis_uncount_send, _uncount_send, user_id, now)
     except Exception:
         logger.warning("refused send not uncounted: cache unavailable", exc_info=True)
     retry_after = _send_retry_after(limit, current - 1, previous, elapsed)

@@ -35,6 +35,9 @@ PROCESS_ID = uuid.uuid4().hex
 # count is one round trip of a tenth of a millisecond: a few connections
 # serve thousands a second.
 COUNTS_AT_ONCE = 4
+# A count that takes longer is given up (and everything relayed): a Redis
+# that hangs must not hold up new answers.
+COUNT_TIMEOUT_SECONDS = 1.0
 
 
 @one_per_event_loop
@@ -103,9 +106,9 @@ async def watched_elsewhere(group: str) -> bool:
     shard = layer._get_shard(channel)
     shard._ensure_redis()
     try:
-        async with _counting_slots():
+        async with asyncio.timeout(COUNT_TIMEOUT_SECONDS), _counting_slots():
             [(_, subscribers)] = await shard._redis.pubsub_numsub(channel)
-    except (RedisError, OSError):
+    except (RedisError, OSError):  # TimeoutError included
         logger.warning("could not count a group's processes; relaying to all", exc_info=True)
         return True
     return subscribers > (1 if subscribed_here else 0)

@@ -65,3 +65,19 @@ async def test_when_redis_refuses_the_viewers_here_still_get_the_whole_answer(
     answer = await Message.objects.aget(pk=message_pk(article), role=Role.ASSISTANT)
     assert answer.status == Status.COMPLETE
     assert "simulated answer about Explain heaps" in article.visible_text
+
+
+async def test_a_count_that_hangs_gives_up_and_relays_to_every_process(
+    redis_layer, fresh_channel_layer, monkeypatch
+):
+    async def hang(self, *channels):
+        await asyncio.sleep(3600)
+
+    monkeypatch.setattr(redis.Redis, "pubsub_numsub", hang)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+
+    counted = await asyncio.gather(*(relay.watched_elsewhere(f"conv.{n}") for n in range(8)))
+
+    assert counted == [True] * 8  # nobody is left out
+    assert loop.time() - started < 2 * relay.COUNT_TIMEOUT_SECONDS

@@ -1,5 +1,6 @@
 """Login throttling (per username and address) and the per-member send rate limit."""
 
+import asyncio
 import time
 import uuid
 from types import SimpleNamespace
@@ -109,6 +110,31 @@ async def test_a_redis_that_does_not_answer_lets_sends_through(settings):
     }
     assert await allow_send(6, now=T0) == (True, 0.0)
     assert await allow_send(6, now=T0) == (True, 0.0)
+
+
+async def test_a_redis_that_hangs_lets_sends_through_within_a_second(settings):
+    async def never_answer(reader, writer):
+        await reader.read()  # holds the connection open, answers nothing
+
+    server = await asyncio.start_server(never_answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    settings.CHAT_SENDS_PER_MINUTE = 1
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{port}",
+        }
+    }
+    loop = asyncio.get_running_loop()
+    try:
+        started = loop.time()
+        verdicts = await asyncio.gather(*(allow_send(6, now=T0) for _ in range(6)))
+        waited = loop.time() - started
+    finally:
+        server.close()
+
+    assert verdicts == [(True, 0.0)] * 6
+    assert waited < 2 * ratelimit.COUNT_TIMEOUT_SECONDS
 
 
 async def test_a_cache_that_does_not_answer_lets_sends_through(settings, monkeypatch):
