@@ -173,10 +173,11 @@ def _client() -> httpx.AsyncClient:
     no_cookies = http.cookiejar.CookieJar(
         policy=http.cookiejar.DefaultCookiePolicy(allowed_domains=[])
     )
-    transport = httpx.AsyncHTTPTransport(verify=_tls_context(), limits=limits)
-    # httpx takes no network backend; its connection pool does (see network.py).
-    transport._pool._network_backend = AsyncioBackend()
-    return httpx.AsyncClient(transport=transport, cookies=no_cookies)
+    client = httpx.AsyncClient(verify=_tls_context(), limits=limits, cookies=no_cookies)
+    # httpx takes no network backend; the connection pool of its direct route
+    # does (see network.py). Routes through a proxy (HTTPS_PROXY...) keep httpx's.
+    client._transport._pool._network_backend = AsyncioBackend()
+    return client
 
 
 async def _attempt(endpoint: Endpoint, body: dict, deadline: float) -> AsyncIterator[StreamEvent]:

@@ -10,9 +10,14 @@ a timer only for a read that must wait. ``benchmarks/stack_floor.py``
 measured a streamed chunk's trip through httpx at 0.066 CPU ms with anyio's
 backend and 0.047 ms with this one.
 
-The errors raised are httpcore's (``ReadTimeout``, ``ConnectError``...), with
-the operating system's or TLS error as their cause: httpx turns them into
-its own, and the client reads the cause to tell people what went wrong.
+Connecting tries a host's addresses as anyio did (Happy Eyeballs, RFC 8305),
+so a broken address family costs a quarter of a second. Requests through a
+proxy (``HTTPS_PROXY``...) keep httpx's own backend.
+
+The errors raised are httpcore's (``ReadTimeout``, ``ConnectError``...),
+which httpx turns into its own; a failed connection carries the operating
+system's or TLS error as its cause, which the client reads to tell people
+what went wrong.
 """
 
 import asyncio
@@ -196,6 +201,77 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
         return None
 
 
+# How long one address may try before the next is tried beside it (RFC 8305's
+# connection attempt delay): a family whose packets vanish (broken IPv6 is the
+# usual one) costs this long, not the whole connect timeout.
+NEXT_ADDRESS_AFTER = 0.25
+
+
+async def resolve(host: str, port: int) -> list[tuple]:
+    """``getaddrinfo`` for a stream socket, on the event loop's resolver."""
+    return await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+
+
+def _alternating_families(addresses: list[tuple]) -> list[tuple]:
+    """The resolver's order, families taking turns (IPv6, IPv4, IPv6...), as RFC 8305 asks."""
+    by_family: dict[int, list[tuple]] = {}
+    for address in addresses:
+        by_family.setdefault(address[0], []).append(address)
+    queues = list(by_family.values())
+    longest = max(map(len, queues), default=0)
+    return [queue[turn] for turn in range(longest) for queue in queues if turn < len(queue)]
+
+
+async def _connected_socket(address: tuple, local_address: str | None) -> socket.socket:
+    family, kind, protocol, _, socket_address = address
+    sock = socket.socket(family, kind, protocol)
+    try:
+        sock.setblocking(False)
+        if local_address:
+            sock.bind((local_address, 0))
+        await asyncio.get_running_loop().sock_connect(sock, socket_address)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+async def _first_connection(host: str, port: int, local_address: str | None) -> socket.socket:
+    """A socket connected to one of ``host``'s addresses (Happy Eyeballs).
+
+    Each address in turn; the next one starts beside the others as soon as
+    one fails or after NEXT_ADDRESS_AFTER. The first to connect wins; the
+    rest are dropped.
+    """
+    addresses = iter(_alternating_families(await resolve(host, port)))
+    trying: set[asyncio.Task] = set()
+    failures: list[BaseException] = []
+    try:
+        while True:
+            address = next(addresses, None)
+            if address is not None:
+                trying.add(asyncio.ensure_future(_connected_socket(address, local_address)))
+            elif not trying:
+                raise failures[0] if failures else OSError(f"{host} has no address")
+            done, trying = await asyncio.wait(
+                trying,
+                timeout=NEXT_ADDRESS_AFTER if address is not None else None,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+            connected = [task.result() for task in done if task.exception() is None]
+            failures += [task.exception() for task in done if task.exception() is not None]
+            if connected:
+                for extra in connected[1:]:
+                    extra.close()
+                return connected[0]
+    finally:
+        for task in trying:
+            task.cancel()
+        for result in await asyncio.gather(*trying, return_exceptions=True):
+            if isinstance(result, socket.socket):
+                result.close()
+
+
 class AsyncioBackend(httpcore.AsyncNetworkBackend):
     async def connect_tcp(
         self,
@@ -206,12 +282,16 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
         socket_options: Iterable[tuple] | None = None,
     ) -> AsyncioStream:
         loop = asyncio.get_running_loop()
-        local = (local_address, 0) if local_address else None
-        return await self._connect(
-            lambda: loop.create_connection(_Connection, host, port, local_addr=local),
-            timeout,
-            socket_options,
-        )
+
+        async def connect():
+            sock = await _first_connection(host, port, local_address)
+            try:
+                return await loop.create_connection(_Connection, sock=sock)
+            except BaseException:
+                sock.close()
+                raise
+
+        return await self._connect(connect, timeout, socket_options)
 
     async def connect_unix_socket(
         self,

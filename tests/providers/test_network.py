@@ -7,14 +7,15 @@ and answers larger than the read buffer.
 
 import asyncio
 import json
+import socket
 
 import pytest
 
-from chatapp.providers import ChatMessage, ChatRequest, stream_chat
+from chatapp.providers import NO_RETRY, ChatMessage, ChatRequest, Endpoint, network, stream_chat
 from chatapp.providers import client as provider_client
 from chatapp.providers.network import READ_HIGH_WATER, AsyncioBackend
 
-from .helpers import collect, endpoint_at
+from .helpers import API_KEY, collect, endpoint_at
 from .scripted import Answer, ScriptedGateway
 
 QUESTION = ChatRequest(
@@ -54,18 +55,27 @@ async def test_answers_stream_over_tls_and_share_one_connection(trusted_authorit
 async def test_a_connection_the_gateway_closed_while_idle_is_not_used_again(keep_alive_gateway):
     keep_alive_gateway.will_answer(RECORDED)
     endpoint = endpoint_at(keep_alive_gateway)
-    first = await collect(stream_chat(endpoint, QUESTION))
+    first = await collect(stream_chat(endpoint, QUESTION, retry=NO_RETRY))
 
     keep_alive_gateway.hang_up()
     await asyncio.sleep(0.05)  # its closing reaches us
-    second = await collect(stream_chat(endpoint, QUESTION))
+    # No retry: reusing the closed connection would fail this answer.
+    second = await collect(stream_chat(endpoint, QUESTION, retry=NO_RETRY))
 
     assert second.error is None and second.answer == first.answer
     assert keep_alive_gateway.connections == 2
 
 
-async def test_an_answer_larger_than_the_read_buffer_arrives_whole(gateway):
+async def test_an_answer_larger_than_the_read_buffer_arrives_whole(gateway, monkeypatch):
     """Reading pauses while the buffer is full and resumes as the client reads."""
+    pauses = []
+    received = network._Connection.data_received
+
+    def watching(connection, data):
+        received(connection, data)
+        pauses.append(connection.reading_paused)
+
+    monkeypatch.setattr(network._Connection, "data_received", watching)
     pieces = [f"piece {n:05d} " + "x" * 200 for n in range(4 * READ_HIGH_WATER // 200)]
     events = [
         {"choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
@@ -82,10 +92,72 @@ async def test_an_answer_larger_than_the_read_buffer_arrives_whole(gateway):
 
     assert transcript.error is None
     assert first.text + transcript.answer == "".join(pieces)
+    assert any(pauses), "the reader fell behind, so reading should have paused"
 
 
-async def test_the_client_reaches_gateways_through_this_layer():
+async def test_the_client_reaches_gateways_through_this_layer(gateway, monkeypatch):
     """httpx takes no network backend, so the client sets its pool's: an httpx or
     httpcore upgrade that moves it must fail here, not fall back unnoticed."""
-    pool = provider_client._client()._transport._pool
-    assert isinstance(pool._network_backend, AsyncioBackend)
+    connects = []
+    connect_tcp = AsyncioBackend.connect_tcp
+
+    async def counting(backend, host, port, **options):
+        connects.append((host, port))
+        return await connect_tcp(backend, host, port, **options)
+
+    monkeypatch.setattr(AsyncioBackend, "connect_tcp", counting)
+    gateway.will_answer(RECORDED)
+
+    transcript = await collect(stream_chat(endpoint_at(gateway), QUESTION))
+
+    assert transcript.answer
+    assert connects == [("127.0.0.1", int(gateway.base_url.split(":")[2].split("/")[0]))]
+
+
+async def test_an_address_that_swallows_packets_costs_a_moment_not_the_timeout(
+    gateway, monkeypatch
+):
+    """Happy Eyeballs: a host's first address (broken IPv6, say) never answers."""
+    black_hole = socket.socket()
+    black_hole.bind(("127.0.0.1", 0))
+    black_hole.listen(0)
+    queue_fillers = [socket.socket() for _ in range(3)]
+    for filler in queue_fillers:  # a full accept queue: later connects get no answer
+        filler.setblocking(False)
+        filler.connect_ex(black_hole.getsockname())
+    gateway.will_answer(RECORDED)
+    port = int(gateway.base_url.split(":")[2].split("/")[0])
+
+    async def first_address_dead(host, _port):
+        return [
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", black_hole.getsockname()),
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port)),
+        ]
+
+    monkeypatch.setattr(network, "resolve", first_address_dead)
+    endpoint = endpoint_at(gateway, connect=5)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    try:
+        transcript = await collect(stream_chat(endpoint, QUESTION, retry=NO_RETRY))
+    finally:
+        for sock in (black_hole, *queue_fillers):
+            sock.close()
+
+    assert transcript.error is None and transcript.answer
+    assert loop.time() - started < 2  # the connect timeout is 5 s
+
+
+async def test_a_proxy_set_in_the_environment_carries_the_requests(gateway, monkeypatch):
+    """HTTP(S)_PROXY is honoured as httpx honours it: here the scripted gateway is the proxy."""
+    gateway.will_answer(RECORDED)
+    proxy = gateway.base_url.removesuffix("/v1")
+    monkeypatch.setenv("HTTP_PROXY", proxy)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    endpoint = Endpoint(name="Gateway", base_url="http://gateway.invalid/v1", api_key=API_KEY)
+
+    transcript = await collect(stream_chat(endpoint, QUESTION, retry=NO_RETRY))
+
+    assert transcript.error is None and transcript.answer
+    assert gateway.received[0].headers["host"] == "gateway.invalid"
