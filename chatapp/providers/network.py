@@ -34,6 +34,39 @@ import httpcore
 READ_HIGH_WATER = 256 * 1024
 
 
+class _Signal:
+    """Something one waiter at a time waits for: data to read, or room to write."""
+
+    def __init__(self) -> None:
+        self._waiter: asyncio.Future | None = None
+
+    def wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    async def wait(self, timeout: float | None) -> None:
+        """Until ``wake``; TimeoutError after ``timeout`` seconds.
+
+        A timer on the future rather than ``asyncio.timeout``, which cancels
+        the task and then takes the cancellation back: here one timer handle
+        per wait is all there is.
+        """
+        loop = asyncio.get_running_loop()
+        self._waiter = waiter = loop.create_future()
+        timer = None if timeout is None else loop.call_later(timeout, _time_out, waiter)
+        try:
+            await waiter
+        finally:
+            self._waiter = None
+            if timer is not None:
+                timer.cancel()
+
+
+def _time_out(waiter: asyncio.Future) -> None:
+    if not waiter.done():
+        waiter.set_exception(TimeoutError())
+
+
 class _Connection(asyncio.Protocol):
     """What asyncio tells us about one connection: data, its end, write pressure."""
 
@@ -45,8 +78,8 @@ class _Connection(asyncio.Protocol):
         self.error: BaseException | None = None
         self.reading_paused = False
         self.writing_paused = False
-        self.read_waiter: asyncio.Future | None = None
-        self.drain_waiter: asyncio.Future | None = None
+        self.readable = _Signal()
+        self.drained = _Signal()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport
@@ -57,52 +90,25 @@ class _Connection(asyncio.Protocol):
         if self.buffered > READ_HIGH_WATER and not self.reading_paused:
             self.reading_paused = True
             self.transport.pause_reading()
-        _wake(self.read_waiter)
+        self.readable.wake()
 
     def eof_received(self) -> bool:
         self.ended = True
-        _wake(self.read_waiter)
+        self.readable.wake()
         return False  # the transport closes itself
 
     def connection_lost(self, error: Exception | None) -> None:
         self.ended = True
         self.error = error
-        _wake(self.read_waiter)
-        _wake(self.drain_waiter)
+        self.readable.wake()
+        self.drained.wake()
 
     def pause_writing(self) -> None:
         self.writing_paused = True
 
     def resume_writing(self) -> None:
         self.writing_paused = False
-        _wake(self.drain_waiter)
-
-
-def _wake(waiter: asyncio.Future | None) -> None:
-    if waiter is not None and not waiter.done():
-        waiter.set_result(None)
-
-
-async def _wait(waiter: asyncio.Future, timeout: float | None) -> None:
-    """Wait until ``_wake``; TimeoutError after ``timeout`` seconds.
-
-    A timer on the future rather than ``asyncio.timeout``, which cancels the
-    task and then takes the cancellation back: here one timer handle per
-    wait is all there is.
-    """
-    if timeout is None:
-        await waiter
-        return
-    timer = asyncio.get_running_loop().call_later(timeout, _time_out, waiter)
-    try:
-        await waiter
-    finally:
-        timer.cancel()
-
-
-def _time_out(waiter: asyncio.Future) -> None:
-    if not waiter.done():
-        waiter.set_exception(TimeoutError())
+        self.drained.wake()
 
 
 class AsyncioStream(httpcore.AsyncNetworkStream):
@@ -115,13 +121,10 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
         if not connection.received:
             if connection.ended:
                 return self._end_of_stream()
-            connection.read_waiter = asyncio.get_running_loop().create_future()
             try:
-                await _wait(connection.read_waiter, timeout)
+                await connection.readable.wait(timeout)
             except TimeoutError as error:
                 raise httpcore.ReadTimeout("no data within the read timeout") from error
-            finally:
-                connection.read_waiter = None
             if not connection.received:
                 return self._end_of_stream()
         data = connection.received.popleft()
@@ -150,13 +153,10 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
         self._transport.write(buffer)
         if not connection.writing_paused:
             return
-        connection.drain_waiter = asyncio.get_running_loop().create_future()
         try:
-            await _wait(connection.drain_waiter, timeout)
+            await connection.drained.wait(timeout)
         except TimeoutError as error:
             raise httpcore.WriteTimeout("could not send within the write timeout") from error
-        finally:
-            connection.drain_waiter = None
         if connection.ended and connection.writing_paused:
             raise httpcore.WriteError("the connection closed while sending") from connection.error
 
