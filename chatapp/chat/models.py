@@ -101,11 +101,7 @@ class Conversation(models.Model):
         A caller that knows the conversation has no images says so, which
         spares a query on every send of a text-only chat.
         """
-        images = (
-            "attachments__blob"
-            if with_images
-            else models.Prefetch("attachments", queryset=Attachment.objects.none())
-        )
+        images = "attachments__blob" if with_images else no_images()
         return list(self.messages.filter(pk__lt=message.pk).prefetch_related(images).order_by("pk"))
 
     def context_estimate(self, family, history: list["Message"] | None = None) -> int:
@@ -327,6 +323,11 @@ class Attachment(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("attachment", kwargs={"public_id": self.public_id})
+
+
+def no_images() -> models.Prefetch:
+    """Prefetch messages' attachments as none, without a query: for a chat known to have none."""
+    return models.Prefetch("attachments", queryset=Attachment.objects.none())
 
 
 def get_attachment_for_user(user, public_id) -> Attachment:

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Prefetch, prefetch_related_objects
+from django.db.models import Exists, OuterRef, prefetch_related_objects
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -21,7 +21,16 @@ from chatapp.providers import ChatRequest
 
 from . import generation, relay
 from .images import ImageRejected, normalize_image
-from .models import Attachment, Conversation, Effort, ImageBlob, Message, Role, Status
+from .models import (
+    Attachment,
+    Conversation,
+    Effort,
+    ImageBlob,
+    Message,
+    Role,
+    Status,
+    no_images,
+)
 
 MAX_MESSAGE_CHARS = 100_000
 TITLE_CHARS = 80
@@ -182,7 +191,7 @@ def _start_turn(conversation: Conversation, payload: dict, channel: str) -> Turn
     else:
         # A new chat's first question is the whole history: nothing to read back.
         history = [user_message]
-        prefetch_related_objects(history, Prefetch("attachments", Attachment.objects.none()))
+        prefetch_related_objects(history, no_images())
     return Turn(
         conversation=locked,
         question=history[-1],
