@@ -4,10 +4,15 @@ import asyncio
 import gc
 import os
 import socket
+import uuid
+from dataclasses import dataclass
 
 import pytest
+import redis
 
 from chatapp.providers.simulator import SimulatorServer
+from tests.scaleout.conftest import _redis_base_url
+from tests.scaleout.harness import require
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatapp.settings")
 
@@ -84,3 +89,32 @@ def django_db_setup(django_db_setup):
     """
     yield
     gc.collect()
+
+
+@dataclass(frozen=True)
+class RedisCache:
+    url: str
+    name: str
+
+
+@pytest.fixture
+def redis_cache(settings) -> RedisCache:
+    """Django's cache on Redis, as with several processes. Its keys and its
+    connections (Redis lists each with its client name) go under a name of its
+    own; the keys are deleted after."""
+    url = _redis_base_url()
+    require(url, "redis (the cache)")
+    name = f"cache-test-{uuid.uuid4().hex[:8]}"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+            "KEY_PREFIX": name,
+            "OPTIONS": {"client_name": name},
+        }
+    }
+    yield RedisCache(url, name)
+    client = redis.Redis.from_url(url)
+    for key in client.scan_iter(f"{name}:*"):
+        client.delete(key)
+    client.close()

@@ -7,37 +7,23 @@ connections, and a new one set up on the way to every first answer.
 """
 
 import asyncio
-import uuid
 
 import pytest
 import redis.asyncio as redis
 
 from chatapp.ratelimit import allow_send
-from tests.scaleout.conftest import _redis_base_url
-from tests.scaleout.harness import require
 
 SOCKETS = 12
 
 
 @pytest.fixture
-async def redis_clients(settings):
+async def redis_clients(redis_cache, settings):
     """Count sends in Redis; yield a function returning how many connections the cache has."""
-    url = _redis_base_url()
-    require(url, "redis (the cache)")
-    name = f"ratelimit-{uuid.uuid4().hex[:8]}"
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": url,
-            "KEY_PREFIX": name,
-            "OPTIONS": {"client_name": name},  # Redis lists each connection with it
-        }
-    }
     settings.CHAT_SENDS_PER_MINUTE = 100
-    client = redis.Redis.from_url(url)
+    client = redis.Redis.from_url(redis_cache.url)
 
     async def connected() -> int:
-        return sum(1 for entry in await client.client_list() if entry["name"] == name)
+        return sum(1 for entry in await client.client_list() if entry["name"] == redis_cache.name)
 
     yield connected
     await client.aclose()

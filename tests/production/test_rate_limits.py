@@ -2,16 +2,12 @@
 
 import asyncio
 import time
-import uuid
 from types import SimpleNamespace
 
 import pytest
-import redis
 
 from chatapp import ratelimit
 from chatapp.ratelimit import allow_send
-from tests.scaleout.conftest import _redis_base_url
-from tests.scaleout.harness import require
 
 pytestmark = pytest.mark.django_db
 
@@ -27,21 +23,8 @@ def send_counters(request, settings):
     if request.param == "memory":
         yield request.getfixturevalue("isolated_cache")
         return
-    url = _redis_base_url()
-    require(url, "redis (the cache)")
-    prefix = f"ratelimit-test-{uuid.uuid4().hex[:8]}"
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": url,
-            "KEY_PREFIX": prefix,
-        }
-    }
+    request.getfixturevalue("redis_cache")
     yield ratelimit.counters()
-    client = redis.Redis.from_url(url)
-    for key in client.scan_iter(f"{prefix}:*"):
-        client.delete(key)
-    client.close()
 
 
 async def test_sends_within_the_limit_are_allowed_and_the_next_one_waits(send_counters, settings):
