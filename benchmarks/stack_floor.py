@@ -84,7 +84,7 @@ def _serve_simulator(port: int, chunk_delay: float, stop) -> None:
 def _read_streams(base_url: str, streams: int, own_backend: bool, results) -> None:
     """N streams read with httpx + httpx-sse; CPU seconds of this process and the chunk count.
 
-    ``own_backend``: through chatapp's network layer (as the app's client is), not anyio's.
+    ``own_backend``: through the app's own client (chatapp's network layer), not plain httpx.
     """
     import httpx
     import uvloop
@@ -107,14 +107,15 @@ def _read_streams(base_url: str, streams: int, own_backend: bool, results) -> No
         return chunks
 
     async def main() -> tuple[float, int]:
-        limits = httpx.Limits(max_connections=None, max_keepalive_connections=20)
-        transport = httpx.AsyncHTTPTransport(limits=limits)
         if own_backend:
             sys.path.insert(0, str(ROOT))
-            from chatapp.providers.network import AsyncioBackend
+            from chatapp.providers.client import _client
 
-            transport._pool._network_backend = AsyncioBackend()
-        async with httpx.AsyncClient(transport=transport, timeout=60) as client:
+            client = _client()  # the app's own client, on chatapp's network layer
+        else:
+            limits = httpx.Limits(max_connections=None, max_keepalive_connections=20)
+            client = httpx.AsyncClient(limits=limits, timeout=60)
+        async with client:
             await one(client, -1)  # warm up: imports and the client's first request
             started = time.process_time()
             counts = await asyncio.gather(*(one(client, n) for n in range(streams)))
