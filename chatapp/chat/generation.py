@@ -278,7 +278,6 @@ class Generation:
         message = self.message
         message.content = self.text
         message.reasoning = self.reasoning
-        message.rendered_html = render_markdown(self.text) if self.text else ""
         message.status = status
         message.error = error
         message.model = self.route.model_id
@@ -291,10 +290,9 @@ class Generation:
         ]
         message.finished_at = timezone.now()
         message.generation_channel = ""
-        await sync_to_async(self._save_outcome)(self._usage_record(status, ended))
+        html = await sync_to_async(self._save_outcome)(self._usage_record(status, ended))
         # Before viewers hear of it: a socket connecting from now on reads the saved answer.
         self._forget()
-        html = render_to_string("chat/conversation.html#message", {"message": message, "oob": True})
         await relay.publish(
             self.group,
             {"type": "chat.finished", "message_id": message.pk, "html": html},
@@ -354,8 +352,15 @@ class Generation:
             outcome=status,
         )
 
-    def _save_outcome(self, usage: UsageRecord) -> None:
-        """The finished answer and its usage: one transaction, so neither lands alone."""
+    def _save_outcome(self, usage: UsageRecord) -> str:
+        """The finished answer and its usage: one transaction, so neither lands alone.
+
+        Returns the answer's final HTML. Its markdown is rendered here too, in
+        the worker thread: on the event loop, rendering every finishing answer
+        held up the deltas of all the others.
+        """
+        message = self.message
+        message.rendered_html = render_markdown(message.content) if message.content else ""
         with transaction.atomic():
             self.message.save(
                 update_fields=[
@@ -374,6 +379,7 @@ class Generation:
                 ]
             )
             usage.save()
+        return render_to_string("chat/conversation.html#message", {"message": message, "oob": True})
 
 
 def build_request(
