@@ -101,8 +101,10 @@ class Conversation(models.Model):
         A caller that knows the conversation has no images says so, which
         spares a query on every send of a text-only chat.
         """
-        images = "attachments__blob" if with_images else no_images()
-        return list(self.messages.filter(pk__lt=message.pk).prefetch_related(images).order_by("pk"))
+        earlier = self.messages.filter(pk__lt=message.pk).order_by("pk")
+        if with_images:
+            return list(earlier.prefetch_related("attachments__blob"))
+        return without_images(list(earlier))
 
     def context_estimate(self, family, history: list["Message"] | None = None) -> int:
         """Roughly how many tokens the next request's history takes, images included.
@@ -325,9 +327,18 @@ class Attachment(models.Model):
         return reverse("attachment", kwargs={"public_id": self.public_id})
 
 
-def no_images() -> models.Prefetch:
-    """Prefetch messages' attachments as none, without a query: for a chat known to have none."""
-    return models.Prefetch("attachments", queryset=Attachment.objects.none())
+def without_images(messages: list[Message]) -> list[Message]:
+    """Give messages of a chat known to have no images their attachments, none, without a query.
+
+    Set as Django's prefetch leaves them. Prefetching an empty queryset does
+    the same through its general machinery, at 0.3 ms of CPU per call: on
+    every send of a text-only chat, while other answers wait to be relayed.
+    """
+    for message in messages:
+        message.__dict__.setdefault("_prefetched_objects_cache", {})["attachments"] = (
+            Attachment.objects.none()
+        )
+    return messages
 
 
 def get_attachment_for_user(user, public_id) -> Attachment:

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, prefetch_related_objects
+from django.db.models import Exists, OuterRef
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -29,7 +29,7 @@ from .models import (
     Message,
     Role,
     Status,
-    no_images,
+    without_images,
 )
 
 MAX_MESSAGE_CHARS = 100_000
@@ -190,8 +190,7 @@ def _start_turn(conversation: Conversation, payload: dict, channel: str) -> Turn
         history = locked.messages_before(reply, with_images=locked.has_images)
     else:
         # A new chat's first question is the whole history: nothing to read back.
-        history = [user_message]
-        prefetch_related_objects(history, no_images())
+        history = without_images([user_message])
     return Turn(
         conversation=locked,
         question=history[-1],
