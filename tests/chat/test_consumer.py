@@ -7,6 +7,7 @@ task in the test's event loop, exactly as under daphne.
 import uuid
 
 import pytest
+from django.contrib.sessions.backends.db import SessionStore
 from django.test import AsyncClient
 
 from chatapp.chat.models import Conversation, Message, Status
@@ -14,6 +15,7 @@ from chatapp.providers.simulator import compose_reply
 from chatapp.usage.models import UsageRecord
 from tests.conftest import wait_for
 
+from .conftest import session_key
 from .dom import all_by_role, by_role, parse
 from .live import deltas, final_article, message_pk, streamed, turn_articles
 
@@ -114,17 +116,52 @@ async def test_a_send_streams_reasoning_then_answer_and_is_saved(
     assert conversation.title == QUESTION
 
 
+@pytest.fixture
+def logged_out_session(alice) -> str:
+    key = session_key(alice)
+    SessionStore(key).delete()
+    return key
+
+
+@pytest.fixture
+def session_before_password_change(alice) -> str:
+    key = session_key(alice)
+    alice.set_password("a new password 7")
+    alice.save()
+    return key
+
+
 @pytest.mark.parametrize(
     "who",
-    ["anonymous", "other origin", "no origin", "bob's conversation", "no such conversation"],
+    [
+        "anonymous",
+        "logged out",
+        "password changed since",
+        "other origin",
+        "no origin",
+        "bob's conversation",
+        "no such conversation",
+    ],
 )
 async def test_a_socket_that_may_not_see_the_conversation_is_refused(
-    who, sockets, alice_session, bob_conversation, alice_conversation
+    who,
+    sockets,
+    alice_session,
+    logged_out_session,
+    session_before_password_change,
+    bob_conversation,
+    alice_conversation,
 ):
     """Refused before anything is sent, whatever the reason, and nothing is created."""
     before = await counts()
     public_id, session, origin = {
         "anonymous": (alice_conversation.public_id, None, b"http://127.0.0.1"),
+        "logged out": (alice_conversation.public_id, logged_out_session, b"http://127.0.0.1"),
+        "password changed since": (
+            alice_conversation.public_id,
+            session_before_password_change,
+            b"http://127.0.0.1",
+        ),
         "other origin": (alice_conversation.public_id, alice_session, b"https://evil.example"),
         "no origin": (alice_conversation.public_id, alice_session, None),
         "bob's conversation": (bob_conversation.public_id, alice_session, b"http://127.0.0.1"),
