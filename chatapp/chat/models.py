@@ -330,14 +330,16 @@ class Attachment(models.Model):
 def without_images(messages: list[Message]) -> list[Message]:
     """Give messages of a chat known to have no images their attachments, none, without a query.
 
-    Set as Django's prefetch leaves them. Prefetching an empty queryset does
-    the same through its general machinery, at 0.3 ms of CPU per call: on
-    every send of a text-only chat, while other answers wait to be relayed.
+    Set as Django's prefetch leaves them: an evaluated queryset in the
+    prefetch cache. Prefetching an empty queryset does the same through its
+    general machinery, at 0.3 ms of CPU per call, on every send of a
+    text-only chat while other answers wait to be relayed; and an unevaluated
+    ``none()`` costs 0.15 ms in the SQL compiler each time it is read.
     """
     for message in messages:
-        message.__dict__.setdefault("_prefetched_objects_cache", {})["attachments"] = (
-            Attachment.objects.none()
-        )
+        attachments = Attachment.objects.none()
+        attachments._result_cache, attachments._prefetch_done = [], True
+        message.__dict__.setdefault("_prefetched_objects_cache", {})["attachments"] = attachments
     return messages
 
 
