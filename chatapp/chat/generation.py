@@ -10,7 +10,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field, replace
 
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
@@ -290,7 +290,9 @@ class Generation:
         ]
         message.finished_at = timezone.now()
         message.generation_channel = ""
-        html = await sync_to_async(self._save_outcome)(self._usage_record(status, ended))
+        # Outside any request, so it checks the thread's database connection
+        # itself: one PostgreSQL dropped (a restart) is replaced, not failed on.
+        html = await database_sync_to_async(self._save_outcome)(self._usage_record(status, ended))
         # Before viewers hear of it: a socket connecting from now on reads the saved answer.
         self._forget()
         await relay.publish(
@@ -527,7 +529,8 @@ class BatchedSaves:
             if not texts:
                 continue
             try:
-                await sync_to_async(Message.save_streaming_text)(texts)
+                # Checks its connection first, as the final save does.
+                await database_sync_to_async(Message.save_streaming_text)(texts)
             except Exception:
                 logger.exception("could not save streaming answers", extra={"count": len(texts)})
 
