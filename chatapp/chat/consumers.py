@@ -21,6 +21,12 @@ logger = logging.getLogger(__name__)
 
 MAX_FRAME_BYTES = 256 * 1024
 
+BROWSER_EVENTS = {
+    "websocket.connect": "websocket_connect",
+    "websocket.receive": "websocket_receive",
+    "websocket.disconnect": "websocket_disconnect",
+}
+
 
 class ConversationConsumer(AsyncWebsocketConsumer):
     conversation: Conversation | None = None
@@ -60,11 +66,20 @@ class ConversationConsumer(AsyncWebsocketConsumer):
             await self._handle_event(event)
 
     async def dispatch(self, message: dict) -> None:
-        if message["type"].startswith("chat."):
+        kind = message["type"]
+        if kind.startswith("chat."):
             if message.get("origin") == relay.PROCESS_ID:
                 return  # published here: this socket was given it directly
             async with self.relay_lock:
                 await self._handle_event(message)
+            return
+        if kind in BROWSER_EVENTS:
+            # Channels first takes every event to the shared database thread to
+            # close stale connections: a thread hop per connect, frame and
+            # close, 5 % of a process's CPU with 200 answers streaming. Each
+            # handler's first database call here is a database_sync_to_async
+            # one, which does that housekeeping in its own trip.
+            await getattr(self, BROWSER_EVENTS[kind])(message)
             return
         await super().dispatch(message)
 

@@ -251,9 +251,13 @@ async def send_message(conversation: Conversation, payload: dict) -> Message:
     return turn.reply
 
 
+def _streaming_message(conversation: Conversation) -> Message | None:
+    return conversation.messages.filter(status=Status.STREAMING).last()
+
+
 async def stop_generation(conversation: Conversation) -> bool:
     """Stop the reply being written in this conversation, keeping what it wrote so far."""
-    streaming = await conversation.messages.filter(status=Status.STREAMING).alast()
+    streaming = await database_sync_to_async(_streaming_message)(conversation)
     if streaming is None:
         return False
     await generation.request_stop(streaming)
