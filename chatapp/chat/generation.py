@@ -181,9 +181,12 @@ class Generation:
 
     def _flush_soon(self) -> None:
         self._flush_handle = None
-        task = asyncio.ensure_future(self._planned_flush())
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        # Started at once: a delta for this process's viewers usually goes out
+        # without waiting on anything, so it needs no turn of the loop of its own.
+        task = asyncio.Task(self._planned_flush(), loop=self.loop, eager_start=True)
+        if not task.done():
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
 
     async def _planned_flush(self) -> None:
         """One flush at a time: pieces arriving while viewers are slow to take a delta
