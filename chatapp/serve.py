@@ -19,6 +19,9 @@ def main() -> None:
     from daphne.cli import CommandLineInterface  # makes daphne's loop: after the policy
 
     import chatapp.asgi  # noqa: F401  (loaded now, so that it is frozen below)
+    from chatapp.chat.markdown import prepare_common_lexers
+
+    prepare_common_lexers()
 
     # What is loaded by now lives as long as the process: the cyclic collector
     # need not walk it again. Streaming allocates fast; at the default

@@ -6,8 +6,9 @@ and the stored render a reload shows.
 """
 
 import pytest
+from pygments.lexer import RegexLexer
 
-from chatapp.chat.markdown import render_markdown
+from chatapp.chat.markdown import COMMON_LANGUAGES, _lexer, prepare_common_lexers, render_markdown
 from chatapp.chat.models import Message
 
 from .dom import by_role, inert_problems, parse
@@ -187,3 +188,13 @@ async def test_no_payload_survives_the_stream_or_the_stored_render(
     assert inert_problems(answer) == []
     stored = await Message.objects.aget(pk=reply_id)
     assert inert_problems(stored.rendered_html) == []
+
+
+def test_the_common_languages_lexers_are_ready_before_any_answer():
+    """Each name the server prepares on start is one pygments knows, kept for every later answer."""
+    prepare_common_lexers()
+    for language in COMMON_LANGUAGES:
+        lexer = _lexer(language)
+        assert lexer is not None, language
+        if isinstance(lexer, RegexLexer):  # the kind that compiles expressions on first use
+            assert "_tokens" in vars(type(lexer)), f"{language}: not compiled yet"
