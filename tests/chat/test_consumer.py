@@ -131,44 +131,41 @@ def session_before_password_change(alice) -> str:
     return key
 
 
-@pytest.mark.parametrize(
-    "who",
-    [
-        "anonymous",
-        "logged out",
-        "password changed since",
-        "other origin",
-        "no origin",
-        "bob's conversation",
-        "no such conversation",
-    ],
-)
-async def test_a_socket_that_may_not_see_the_conversation_is_refused(
-    who,
-    sockets,
-    alice_session,
-    logged_out_session,
-    session_before_password_change,
-    bob_conversation,
-    alice_conversation,
-):
-    """Refused before anything is sent, whatever the reason, and nothing is created."""
+# Who opens a socket that must be refused: (conversation, session, origin,
+# close code). Each case builds only the fixtures it names, so one case's
+# session (a password changed since) cannot spoil another's.
+OUR_ORIGIN = b"http://127.0.0.1"
+REFUSALS = {
+    "anonymous": ("alice_conversation", None, OUR_ORIGIN, 4401),
+    "logged out": ("alice_conversation", "logged_out_session", OUR_ORIGIN, 4401),
+    "password changed since": (
+        "alice_conversation",
+        "session_before_password_change",
+        OUR_ORIGIN,
+        4401,
+    ),
+    # Channels' origin check closes before authentication, with a plain 1000.
+    "other origin": ("alice_conversation", "alice_session", b"https://evil.example", 1000),
+    "no origin": ("alice_conversation", "alice_session", None, 1000),
+    "bob's conversation": ("bob_conversation", "alice_session", OUR_ORIGIN, 4404),
+    "no such conversation": (None, "alice_session", OUR_ORIGIN, 4404),
+}
+
+
+@pytest.fixture(params=list(REFUSALS))
+def refused(request) -> tuple:
+    conversation, session, origin, code = REFUSALS[request.param]
+    public_id = request.getfixturevalue(conversation).public_id if conversation else uuid.uuid4()
+    return public_id, request.getfixturevalue(session) if session else None, origin, code
+
+
+async def test_a_socket_that_may_not_see_the_conversation_is_refused(sockets, refused):
+    """Refused before anything is sent, for the right reason, and nothing is created."""
+    public_id, session, origin, code = refused
     before = await counts()
-    public_id, session, origin = {
-        "anonymous": (alice_conversation.public_id, None, b"http://127.0.0.1"),
-        "logged out": (alice_conversation.public_id, logged_out_session, b"http://127.0.0.1"),
-        "password changed since": (
-            alice_conversation.public_id,
-            session_before_password_change,
-            b"http://127.0.0.1",
-        ),
-        "other origin": (alice_conversation.public_id, alice_session, b"https://evil.example"),
-        "no origin": (alice_conversation.public_id, alice_session, None),
-        "bob's conversation": (bob_conversation.public_id, alice_session, b"http://127.0.0.1"),
-        "no such conversation": (uuid.uuid4(), alice_session, b"http://127.0.0.1"),
-    }[who]
     socket = await sockets(public_id, session, origin)
     assert not socket.connected
+    assert socket.close_code == code
     assert await socket.nothing_more()
     assert await counts() == before
 
