@@ -4,7 +4,8 @@ Relaying hundreds of streams is mostly event-loop work (socket reads and
 writes, timers, callbacks), which uvloop does in C. Daphne makes its event
 loop when it is imported, so the policy must be set before that import.
 Daphne's own command still works, on asyncio's loop, the default
-garbage-collector settings and Twisted's queued writes.
+garbage-collector settings, Twisted's queued writes and no lexers built
+ahead.
 """
 
 import asyncio
@@ -47,7 +48,7 @@ def send_writes_at_once() -> None:
     frame for a turn of the loop (benchmarks/relay.py). Whatever the socket
     does not take at once, any write with data already queued before it, and
     any failure, go Twisted's way as before. It relies on the buffer
-    attributes of Twisted's ``FileDescriptor``; ``tests/test_serve.py``
+    attributes of Twisted's ``FileDescriptor``; ``tests/production/test_serve.py``
     fails if they change.
     """
     from twisted.internet import tcp
@@ -60,7 +61,10 @@ def send_writes_at_once() -> None:
             and self.connected
             and not self.TLS  # Twisted's startTLS: the bytes go through its TLS layer
             and not self.disconnecting
+            and not self._aborting  # Twisted drops what is written after an abort
             and not self._writeDisconnected
+            # A pull producer is asked for more only once a queued write is sent.
+            and (self.producer is None or self.streamingProducer)
             and not self._tempDataLen
             and self.offset == len(self.dataBuffer)
         ):

@@ -27,6 +27,12 @@ class EventLoop:
     def removeWriter(self, writer) -> None:
         self.writers.discard(writer)
 
+    def removeReader(self, reader) -> None:
+        pass
+
+    def callLater(self, delay, function, *args) -> None:
+        pass  # an aborted connection's end: not what these tests look at
+
 
 @pytest.fixture(autouse=True)
 def writes_at_once(monkeypatch):
@@ -101,3 +107,35 @@ def test_a_write_to_a_closed_connection_goes_twisteds_way_to_be_reported(connect
     connection.write(b"to nobody")  # no exception here: the loop's turn reports the loss
     assert loop.writers == {connection}
     assert isinstance(connection.doWrite(), Exception)
+
+
+def test_nothing_written_after_an_abort_reaches_the_browser(connection, sockets):
+    _, browser = sockets
+    connection.abortConnection()
+    connection.write(b"too late")
+    browser.setblocking(False)
+    with pytest.raises(BlockingIOError):
+        browser.recv(100)
+
+
+def test_a_pull_producer_is_asked_for_more_once_a_write_is_sent(connection, sockets, loop):
+    """Twisted resumes a pull producer from its queued write path, so writes go that way."""
+    _, browser = sockets
+
+    class Producer:
+        asked = 0
+
+        def resumeProducing(self) -> None:
+            self.asked += 1
+
+        def stopProducing(self) -> None:
+            pass
+
+    producer = Producer()
+    connection.registerProducer(producer, streaming=False)
+    asked_on_registering = producer.asked
+    connection.write(b"a piece")
+    assert loop.writers == {connection}
+    connection.doWrite()
+    assert read_exactly(browser, 7) == b"a piece"
+    assert producer.asked == asked_on_registering + 1
