@@ -42,11 +42,12 @@ class WebsocketUser:
 
     def __init__(self, app):
         self.app = app
-        self.session_store = import_module(settings.SESSION_ENGINE).SessionStore
 
     async def __call__(self, scope, receive, send):
-        session = self.session_store(scope["cookies"].get(settings.SESSION_COOKIE_NAME))
+        store = import_module(settings.SESSION_ENGINE).SessionStore
+        session = store(scope["cookies"].get(settings.SESSION_COOKIE_NAME))
         scope = {**scope, "session": session}
-        # The same checks as a page: a known backend, the password unchanged since login.
+        # Channels' checks: a live session, a known backend, an active user,
+        # the password unchanged since login (SECRET_KEY_FALLBACKS not consulted).
         scope["user"] = await get_user(scope)
         return await self.app(scope, receive, send)

@@ -293,9 +293,13 @@ class Generation:
         ]
         message.finished_at = timezone.now()
         message.generation_channel = ""
-        # Outside any request, so it checks the thread's database connection
-        # itself: one PostgreSQL dropped (a restart) is replaced, not failed on.
-        html = await database_sync_to_async(self._save_outcome)(self._usage_record(status, ended))
+        # In a thread of its own, as a send is: its markdown and HTML take a
+        # while, and the shared database thread serves every socket's reads and
+        # the batched saves (which leave a finished answer alone). Outside any
+        # request, so it checks its connection itself: one PostgreSQL dropped
+        # (a restart) is replaced, not failed on.
+        save = database_sync_to_async(self._save_outcome, thread_sensitive=False)
+        html = await save(self._usage_record(status, ended))
         # Before viewers hear of it: a socket connecting from now on reads the saved answer.
         self._forget()
         await relay.publish(
