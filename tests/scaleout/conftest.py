@@ -10,7 +10,7 @@ reached the tests fail in CI (``CI=true``) and are skipped elsewhere.
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,6 +68,22 @@ def show_logs_on_failure(request) -> Iterator[list[Server]]:
     if request.node.stash.get(_failed, False):
         for server in servers:
             print(f"\n----- log of server {server.name} -----\n{server.log()}")
+
+
+@pytest.fixture
+def start_single_server(tmp_path, show_logs_on_failure) -> Iterator[Callable[[dict], Server]]:
+    """Start one server on an environment, its log shown if the test fails; stopped after."""
+    started: list[Server] = []
+
+    def start(env: dict[str, str]) -> Server:
+        server = Server("single", tmp_path, env)
+        show_logs_on_failure.append(server)
+        started.append(server)
+        return server.start()
+
+    yield start
+    for server in started:
+        server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -31,11 +31,8 @@ def environment(simulator, postgres_database) -> dict[str, str]:
 
 
 @pytest.fixture
-def server(tmp_path, environment, show_logs_on_failure):
-    server = Server("single", tmp_path, environment)
-    show_logs_on_failure.append(server)
-    yield server.start()
-    server.stop()
+def server(environment, start_single_server) -> Server:
+    return start_single_server(environment)
 
 
 def end_every_connection(database_url: str) -> int:

@@ -31,15 +31,12 @@ def same_start(one: str, other: str) -> bool:
 
 
 @pytest.fixture
-def server(tmp_path, simulator, show_logs_on_failure):
+def server(tmp_path, simulator, start_single_server) -> Server:
     database_url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
     env = server_environment(database_url, simulator)
     manage(env, "migrate", "--noinput")
     create_user(env, "restarter")
-    server = Server("single", tmp_path, env)
-    show_logs_on_failure.append(server)
-    yield server.start()
-    server.stop()
+    return start_single_server(env)
 
 
 async def test_a_killed_server_leaves_the_answer_interrupted_with_its_text_and_a_retry(server):
