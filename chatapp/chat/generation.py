@@ -371,7 +371,7 @@ class Generation:
         message = self.message
         message.rendered_html = render_markdown(message.content) if message.content else ""
         with transaction.atomic():
-            self.message.save(
+            message.save(
                 update_fields=[
                     "content",
                     "reasoning",
