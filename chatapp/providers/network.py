@@ -39,6 +39,9 @@ class _Signal:
 
     def __init__(self) -> None:
         self._waiter: asyncio.Future | None = None
+        # When the current wait times out (None: never), and the timer that checks.
+        self._expires: float | None = None
+        self._timer: asyncio.TimerHandle | None = None
 
     def wake(self) -> None:
         if self._waiter is not None and not self._waiter.done():
@@ -47,24 +50,42 @@ class _Signal:
     async def wait(self, timeout: float | None) -> None:
         """Until ``wake``; TimeoutError after ``timeout`` seconds.
 
-        A timer on the future rather than ``asyncio.timeout``, which cancels
-        the task and then takes the cancellation back: here one timer handle
-        per wait is all there is.
+        A stream waits once per chunk, and a timer set and cancelled per wait
+        was a measurable share of relaying. So one timer stays set: when it
+        fires it checks the wait in progress, and sets itself again for that
+        wait's own expiry if it has time left.
         """
         loop = asyncio.get_running_loop()
         self._waiter = waiter = loop.create_future()
-        timer = None if timeout is None else loop.call_later(timeout, _time_out, waiter)
+        if timeout is None:
+            self._expires = None
+        else:
+            self._expires = expires = loop.time() + timeout
+            if self._timer is not None and self._timer.when() > expires:
+                self._timer.cancel()
+                self._timer = None
+            if self._timer is None:
+                self._timer = loop.call_at(expires, self._check_expiry)
         try:
             await waiter
         finally:
             self._waiter = None
-            if timer is not None:
-                timer.cancel()
 
+    def _check_expiry(self) -> None:
+        self._timer = None
+        waiter, expires = self._waiter, self._expires
+        if waiter is None or waiter.done() or expires is None:
+            return  # the next wait with a timeout sets the timer again
+        loop = waiter.get_loop()
+        if loop.time() >= expires:
+            waiter.set_exception(TimeoutError())
+        else:
+            self._timer = loop.call_at(expires, self._check_expiry)
 
-def _time_out(waiter: asyncio.Future) -> None:
-    if not waiter.done():
-        waiter.set_exception(TimeoutError())
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
 
 class _Connection(asyncio.Protocol):
@@ -102,6 +123,8 @@ class _Connection(asyncio.Protocol):
         self.error = error
         self.readable.wake()
         self.drained.wake()
+        self.readable.close()
+        self.drained.close()
 
     def pause_writing(self) -> None:
         self.writing_paused = True

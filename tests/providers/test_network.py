@@ -9,6 +9,7 @@ import asyncio
 import json
 import socket
 
+import httpcore
 import pytest
 
 from chatapp.providers import NO_RETRY, ChatMessage, ChatRequest, Endpoint, network, stream_chat
@@ -161,3 +162,62 @@ async def test_a_proxy_set_in_the_environment_carries_the_requests(gateway, monk
 
     assert transcript.error is None and transcript.answer
     assert gateway.received[0].headers["host"] == "gateway.invalid"
+
+
+@pytest.fixture
+async def paced_peer():
+    """A TCP peer the test writes to when it wants, through ``peer.write``."""
+    peer = asyncio.Queue()
+    server = await asyncio.start_server(
+        lambda _reader, writer: peer.put_nowait(writer), "127.0.0.1", 0
+    )
+    port = server.sockets[0].getsockname()[1]
+    stream = await AsyncioBackend().connect_tcp("127.0.0.1", port, timeout=5)
+    writer = await peer.get()
+    yield stream, writer
+    await stream.aclose()
+    writer.close()
+    server.close()
+
+
+def write_later(writer: asyncio.StreamWriter, delay: float, data: bytes) -> None:
+    asyncio.get_running_loop().call_later(delay, writer.write, data)
+
+
+# Each read waits at most 0.2 s; pieces arrive 0.15 s apart, 0.6 s in all.
+PACED = [(0.15, b"one"), (0.15, b"two"), (0.15, b"three"), (0.15, b"four")]
+
+
+async def test_a_read_timeout_counts_from_each_wait_not_the_first(paced_peer):
+    """A stream that keeps sending within the read timeout is never given up."""
+    stream, writer = paced_peer
+    received = []
+
+    for delay, data in PACED:
+        write_later(writer, delay, data)
+        received.append(await stream.read(1024, timeout=0.2))
+
+    assert received == [data for _, data in PACED]
+
+
+async def test_a_silence_longer_than_the_read_timeout_is_given_up(paced_peer):
+    stream, writer = paced_peer
+    write_later(writer, 0.05, b"first")
+    assert await stream.read(1024, timeout=5) == b"first"
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+
+    with pytest.raises(httpcore.ReadTimeout):
+        await stream.read(1024, timeout=0.2)
+
+    # After a wait with a longer timeout: the shorter one still applies.
+    assert 0.15 < loop.time() - started < 1
+
+
+async def test_a_read_without_a_timeout_waits_as_long_as_it_takes(paced_peer):
+    stream, writer = paced_peer
+    write_later(writer, 0.05, b"first")
+    assert await stream.read(1024, timeout=0.1) == b"first"
+    write_later(writer, 0.4, b"late")
+
+    assert await stream.read(1024, timeout=None) == b"late"
