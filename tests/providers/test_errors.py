@@ -258,3 +258,29 @@ async def test_the_overall_deadline_cuts_off_a_slow_answer(simulator):
     )
     assert not transcript.error.retryable
     assert transcript.answer, "what arrived before the deadline is kept"
+
+
+async def test_the_deadline_leaves_the_callers_own_work_alone(simulator):
+    """Passing while the caller handles a chunk, it cuts off the next wait instead."""
+    request = ChatRequest(model="o4-mini", messages=(ChatMessage("user", "Hi"),))
+    endpoint = endpoint_at(simulator, "Gateway", deadline=0.3)
+    stream = stream_chat(endpoint, request, retry=NO_RETRY)
+
+    await anext(stream)
+    await asyncio.sleep(0.5)  # the caller's own work, past the deadline
+    with pytest.raises(ProviderError) as cut_off:
+        await anext(stream)
+
+    assert cut_off.value.code == "deadline"
+
+
+async def test_stopping_during_a_wait_is_not_taken_for_the_deadline(simulator):
+    request = ChatRequest(model="o4-mini", messages=(ChatMessage("user", "Hi #fault:stall"),))
+    endpoint = endpoint_at(simulator, "Gateway", deadline=60)
+    reading = asyncio.create_task(collect(stream_chat(endpoint, request, retry=NO_RETRY)))
+    await asyncio.sleep(0.3)  # the answer so far arrived; the stream now waits
+
+    reading.cancel()
+
+    with pytest.raises(asyncio.CancelledError):
+        await reading
