@@ -29,6 +29,7 @@ import contextlib
 import difflib
 import html
 import json
+import math
 import multiprocessing
 import os
 import re
@@ -662,10 +663,13 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-def latencies(sent: list[tuple[float, str, str]], received: Received) -> tuple[list[float], int]:
-    """Per simulator chunk: seconds from when it was written to when its last character arrived.
+def latencies(
+    sent: list[tuple[float, str, str]], received: Received
+) -> tuple[list[tuple[float, float]], int]:
+    """Per simulator chunk: when it was written, and seconds from then to when its last
+    character arrived.
 
-    Returns the latencies and how many chunks never (fully) arrived.
+    Returns those pairs and how many chunks never (fully) arrived.
     """
     result = []
     missing = 0
@@ -682,8 +686,35 @@ def latencies(sent: list[tuple[float, str, str]], received: Received) -> tuple[l
             if position == len(marks):
                 missing += 1
                 continue
-            result.append(marks[position][0] - when)
+            result.append((when, marks[position][0] - when))
     return result, missing
+
+
+PHASES = ("while sends arrive", "while every answer streams", "while answers finish")
+
+
+def latency_by_phase(timed: list[tuple[float, float]], results: list) -> dict:
+    """p50 and p99 (ms) of the chunks written in each phase of the run.
+
+    Until the last send; from then until the first answer finished; from then on.
+    Starting and finishing answers cost far more than relaying a chunk, so
+    this says which of them holds the deltas up.
+    """
+    last_send = max(r.sent_at for r in results)
+    first_finish = min((r.finished_at for r in results if r.finished_at), default=math.inf)
+    phases = {name: [] for name in PHASES}
+    for when, latency in timed:
+        if when <= last_send:
+            phase = PHASES[0]
+        elif when < first_finish:
+            phase = PHASES[1]
+        else:
+            phase = PHASES[2]
+        phases[phase].append(latency)
+    return {
+        name: (percentile(values, 0.5) * 1000, percentile(values, 0.99) * 1000, len(values))
+        for name, values in phases.items()
+    }
 
 
 def differences(expected: str, actual: str, finished: bool = True) -> tuple[int, int]:
@@ -717,6 +748,7 @@ class Row:
     direct_p50_ms: float = float("nan")
     direct_p99_ms: float = float("nan")
     first_delta_p50_ms: float = float("nan")
+    phases: dict = field(default_factory=dict)
     frames_per_message: float = float("nan")
     writes_per_message: float | None = None
     writes_per_second_per_stream: float | None = None
@@ -745,7 +777,7 @@ class Row:
 
 
 def summarise_stream(go_at, results, records) -> dict:
-    all_latencies: list[float] = []
+    all_latencies: list[tuple[float, float]] = []
     missing = lost = extra = chunks = 0
     last = go_at
     for received in results:
@@ -762,7 +794,8 @@ def summarise_stream(go_at, results, records) -> dict:
         if received.finished_at:
             last = max(last, received.finished_at)
     return {
-        "latencies": all_latencies,
+        "latencies": [latency for _, latency in all_latencies],
+        "timed_latencies": all_latencies,
         "missing": missing,
         "lost": lost,
         "extra": extra,
@@ -830,6 +863,7 @@ def run_size(n: int, args, simulator, driver, database: Database, redis_url: str
     row.failures = dict(Counter(r.closed_early for r in results if r.closed_early))
     row.p50_ms = percentile(summary["latencies"], 0.50) * 1000
     row.p99_ms = percentile(summary["latencies"], 0.99) * 1000
+    row.phases = latency_by_phase(summary["timed_latencies"], results)
     row.missing_chunks = summary["missing"]
     row.lost, row.extra = summary["lost"], summary["extra"]
     firsts = [r.marks[0][0] - r.sent_at for r in results if r.marks]
@@ -974,6 +1008,12 @@ def print_table(rows: list[Row], setup: str) -> None:
         if r.write_tables:
             tables = ", ".join(f"{t} {c}" for t, c in sorted(r.write_tables.items()))
             print(f"N={r.n}: rows written by table: {tables}")
+        if r.phases:
+            phases = "; ".join(
+                f"{name} {fmt(p50)} / {fmt(p99)} ({count:,} chunks)"
+                for name, (p50, p99, count) in r.phases.items()
+            )
+            print(f"N={r.n}: added latency p50 / p99 ms {phases}")
     goal = next((r for r in rows if r.n == GOAL_N), None)
     if goal is None:
         return
