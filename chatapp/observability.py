@@ -289,8 +289,9 @@ _SECRET_PATTERNS = [
         r"\1[redacted]",
     ),
 ]
-# Environment variables whose values are secrets: masked wherever they appear.
-_SECRET_ENV_NAME = re.compile(r"(?i)(KEY|SECRET|TOKEN|PASSWORD)$")
+# Environment variables whose values are secrets (by the end of their upper-cased
+# name): masked wherever they appear.
+_SECRET_ENV_ENDINGS = ("KEY", "SECRET", "TOKEN", "PASSWORD")
 # Extra fields that must never reach a log line, whatever their value.
 _SECRET_FIELDS = re.compile(
     r"(?i)(^|_)(api_?key|key|secret|password|passwd|authorization|cookie|token|credentials?)$"
@@ -299,10 +300,16 @@ _CONTENT_FIELDS = {"content", "text", "prompt", "messages", "reasoning", "body"}
 
 
 def _secret_env_values() -> list[str]:
+    """Read afresh for every record: a key set after start-up is masked too.
+
+    Names first, values only of the secret ones: decoding every value and a
+    regular expression per name made logging a line cost 0.3 ms of CPU.
+    """
+    environ = os.environ
     values = {
         value
-        for name, value in os.environ.items()
-        if _SECRET_ENV_NAME.search(name) and len(value) >= 8
+        for name in environ
+        if name.upper().endswith(_SECRET_ENV_ENDINGS) and len(value := environ[name]) >= 8
     }
     return sorted(values, key=len, reverse=True)
 
