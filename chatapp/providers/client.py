@@ -253,33 +253,36 @@ class _Deadline:
     request and cancels the task only if it is waiting.
     """
 
-    __slots__ = ("_cancelled", "_handle", "_task", "passed")
+    __slots__ = ("_cancelled_before", "_cancelled_by_us", "_handle", "_task", "passed")
 
     def __init__(self, when: float) -> None:
         self.passed = False
         self._task: asyncio.Task | None = None
-        # The task's cancellation count before we cancelled it, or None.
-        self._cancelled: int | None = None
+        # The task's cancellation count on entering, and whether we added one.
+        self._cancelled_before = 0
+        self._cancelled_by_us = False
         self._handle = asyncio.get_running_loop().call_at(when, self._pass)
 
     def _pass(self) -> None:
         self.passed = True
-        if self._task is not None:
-            self._cancelled = self._task.cancelling()
+        if self._task is not None and not self._cancelled_by_us:
+            self._cancelled_by_us = True
             self._task.cancel()
 
     def __enter__(self) -> None:
         if self.passed:
             raise TimeoutError
-        self._task = asyncio.current_task()
+        self._task = task = asyncio.current_task()
+        self._cancelled_before = task.cancelling()
 
     def __exit__(self, kind, error, traceback) -> None:
         task, self._task = self._task, None
-        cancelled, self._cancelled = self._cancelled, None
-        if cancelled is None:
+        if not self._cancelled_by_us:
             return
-        # As asyncio.timeout: only a cancellation of ours alone becomes TimeoutError.
-        cancelled_by_others = task.uncancel() > cancelled
+        self._cancelled_by_us = False
+        # As asyncio.timeout: only a cancellation of ours alone becomes TimeoutError;
+        # one from elsewhere (a Stop) in the same moment stays a cancellation.
+        cancelled_by_others = task.uncancel() > self._cancelled_before
         if kind is asyncio.CancelledError and not cancelled_by_others:
             raise TimeoutError from error
 

@@ -16,6 +16,7 @@ from chatapp.providers import (
     list_models,
     stream_chat,
 )
+from chatapp.providers import client as provider_client
 from tests.conftest import free_port
 
 from .conftest import ERROR_CONTRACT
@@ -263,11 +264,11 @@ async def test_the_overall_deadline_cuts_off_a_slow_answer(simulator):
 async def test_the_deadline_leaves_the_callers_own_work_alone(simulator):
     """Passing while the caller handles a chunk, it cuts off the next wait instead."""
     request = ChatRequest(model="o4-mini", messages=(ChatMessage("user", "Hi"),))
-    endpoint = endpoint_at(simulator, "Gateway", deadline=0.3)
+    endpoint = endpoint_at(simulator, "Gateway", deadline=1.0)
     stream = stream_chat(endpoint, request, retry=NO_RETRY)
 
     await anext(stream)
-    await asyncio.sleep(0.5)  # the caller's own work, past the deadline
+    await asyncio.sleep(1.3)  # the caller's own work, past the deadline
     with pytest.raises(ProviderError) as cut_off:
         await anext(stream)
 
@@ -284,3 +285,44 @@ async def test_stopping_during_a_wait_is_not_taken_for_the_deadline(simulator):
 
     with pytest.raises(asyncio.CancelledError):
         await reading
+
+
+def _stop_then_deadline(task: asyncio.Task, deadline) -> None:
+    task.cancel()
+    deadline._pass()
+
+
+def _deadline_then_stop(task: asyncio.Task, deadline) -> None:
+    deadline._pass()
+    task.cancel()
+
+
+@pytest.mark.parametrize("both", [_stop_then_deadline, _deadline_then_stop])
+async def test_a_stop_in_the_same_moment_as_the_deadline_stays_a_stop(both):
+    """The answer is then kept as stopped, not reported as too slow."""
+    loop = asyncio.get_running_loop()
+    deadline = provider_client._Deadline(loop.time() + 60)
+
+    async def waiting():
+        with deadline:
+            loop.call_soon(both, asyncio.current_task(), deadline)
+            await asyncio.sleep(5)
+
+    waiter = asyncio.create_task(waiting())
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    deadline.close()
+
+    assert waiter.cancelling() == 1, "the stop is still the task's, the deadline's is taken back"
+
+
+async def test_the_deadline_alone_is_a_timeout_and_leaves_no_cancellation():
+    loop = asyncio.get_running_loop()
+    deadline = provider_client._Deadline(loop.time() + 0.05)
+
+    async def waiting():
+        with pytest.raises(TimeoutError), deadline:
+            await asyncio.sleep(5)
+        return asyncio.current_task().cancelling()
+
+    assert await asyncio.create_task(waiting()) == 0
