@@ -309,7 +309,7 @@ def _secret_env_values() -> list[str]:
     values = {
         value
         for name in environ
-        if name.upper().endswith(_SECRET_ENV_ENDINGS) and len(value := environ[name]) >= 8
+        if name.upper().endswith(_SECRET_ENV_ENDINGS) and len(value := environ.get(name, "")) >= 8
     }
     return sorted(values, key=len, reverse=True)
 

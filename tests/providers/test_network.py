@@ -177,15 +177,17 @@ async def paced_peer():
     yield stream, writer
     await stream.aclose()
     writer.close()
+    await writer.wait_closed()
     server.close()
+    await server.wait_closed()
 
 
 def write_later(writer: asyncio.StreamWriter, delay: float, data: bytes) -> None:
     asyncio.get_running_loop().call_later(delay, writer.write, data)
 
 
-# Each read waits at most 0.2 s; pieces arrive 0.15 s apart, 0.6 s in all.
-PACED = [(0.15, b"one"), (0.15, b"two"), (0.15, b"three"), (0.15, b"four")]
+# Each read waits at most 0.5 s; pieces arrive 0.25 s apart, 1 s in all.
+PACED = [(0.25, b"one"), (0.25, b"two"), (0.25, b"three"), (0.25, b"four")]
 
 
 async def test_a_read_timeout_counts_from_each_wait_not_the_first(paced_peer):
@@ -195,7 +197,7 @@ async def test_a_read_timeout_counts_from_each_wait_not_the_first(paced_peer):
 
     for delay, data in PACED:
         write_later(writer, delay, data)
-        received.append(await stream.read(1024, timeout=0.2))
+        received.append(await stream.read(1024, timeout=0.5))
 
     assert received == [data for _, data in PACED]
 
@@ -216,8 +218,8 @@ async def test_a_silence_longer_than_the_read_timeout_is_given_up(paced_peer):
 
 async def test_a_read_without_a_timeout_waits_as_long_as_it_takes(paced_peer):
     stream, writer = paced_peer
-    write_later(writer, 0.05, b"first")
-    assert await stream.read(1024, timeout=0.1) == b"first"
-    write_later(writer, 0.4, b"late")
+    write_later(writer, 0.1, b"first")
+    assert await stream.read(1024, timeout=0.5) == b"first"
+    write_later(writer, 0.8, b"late")  # past the earlier wait's timeout
 
     assert await stream.read(1024, timeout=None) == b"late"
