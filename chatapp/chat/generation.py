@@ -326,39 +326,19 @@ class Generation:
         """
         if status == Status.ERROR and self.first_token_at is None:
             return Usage(estimated=True)
-        body = self.route.family.shape(replace(self.request, model=self.route.model_id))
-        return Usage(
-            prompt_tokens=estimate_prompt_tokens(body["messages"]),
-            completion_tokens=estimate_tokens(self.reasoning + self.text),
-            reasoning_tokens=estimate_tokens(self.reasoning),
-            estimated=True,
-        )
+        return estimated_usage(self.route, self.request, self.reasoning, self.text)
 
     def _usage_record(self, status: str, ended: float) -> UsageRecord:
-        usage = self.usage or self._estimated_usage(status)
-        prices = self.route.prices
-        cost = (
-            prices.cost(usage.prompt_tokens, usage.cached_tokens, usage.completion_tokens)
-            if prices
-            else 0
-        )
         ttft = self.first_token_at
-        return UsageRecord(
-            user_id=self.conversation.owner_id,
-            conversation_id=self.conversation.pk,
-            message_id=self.message.pk,
-            provider=self.route.endpoint.name,
-            model=self.route.model_id,
-            reasoning_effort=self.request.reasoning_effort or "",
-            prompt_tokens=usage.prompt_tokens,
-            cached_tokens=usage.cached_tokens,
-            completion_tokens=usage.completion_tokens,
-            reasoning_tokens=usage.reasoning_tokens,
-            estimated=usage.estimated,
-            cost=cost,
+        return usage_record(
+            self.conversation,
+            self.message,
+            self.route,
+            self.request,
+            self.usage or self._estimated_usage(status),
+            status,
             time_to_first_token_ms=round((ttft - self.started) * 1000) if ttft else None,
             duration_ms=round((ended - self.started) * 1000),
-            outcome=status,
         )
 
     def _save_outcome(self, usage: UsageRecord) -> str:
@@ -389,6 +369,57 @@ class Generation:
             )
             usage.save()
         return render_to_string("chat/conversation.html#message", {"message": message, "oob": True})
+
+
+def estimated_usage(route: Route, request: ChatRequest, reasoning: str, text: str) -> Usage:
+    """Our count of a completion the gateway reported no usage for.
+
+    The whole request was sent (and billed), and the answer as far as it got.
+    """
+    body = route.family.shape(replace(request, model=route.model_id))
+    return Usage(
+        prompt_tokens=estimate_prompt_tokens(body["messages"]),
+        completion_tokens=estimate_tokens(reasoning + text),
+        reasoning_tokens=estimate_tokens(reasoning),
+        estimated=True,
+    )
+
+
+def usage_record(
+    conversation: Conversation,
+    message: Message,
+    route: Route,
+    request: ChatRequest,
+    usage: Usage,
+    outcome: str,
+    *,
+    time_to_first_token_ms: int | None,
+    duration_ms: int,
+) -> UsageRecord:
+    """The usage row of one answer, priced at its route's rates. Not saved."""
+    prices = route.prices
+    cost = (
+        prices.cost(usage.prompt_tokens, usage.cached_tokens, usage.completion_tokens)
+        if prices
+        else 0
+    )
+    return UsageRecord(
+        user_id=conversation.owner_id,
+        conversation_id=conversation.pk,
+        message_id=message.pk,
+        provider=route.endpoint.name,
+        model=route.model_id,
+        reasoning_effort=request.reasoning_effort or "",
+        prompt_tokens=usage.prompt_tokens,
+        cached_tokens=usage.cached_tokens,
+        completion_tokens=usage.completion_tokens,
+        reasoning_tokens=usage.reasoning_tokens,
+        estimated=usage.estimated,
+        cost=cost,
+        time_to_first_token_ms=time_to_first_token_ms,
+        duration_ms=duration_ms,
+        outcome=outcome,
+    )
 
 
 def build_request(

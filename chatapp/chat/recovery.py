@@ -10,12 +10,15 @@ import asyncio
 import logging
 from datetime import timedelta
 
+from channels.db import database_sync_to_async
 from django.conf import settings
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from chatapp.gateways.registry import find_model
+from chatapp.providers.parsing import estimate_tokens
 from chatapp.usage.models import Outcome, UsageRecord
 
 from . import generation, relay
@@ -42,31 +45,9 @@ async def interrupt_orphans(*, started_before_this_process: bool = False) -> int
     ):
         if message.pk in ours:
             continue
-        message.status = Status.INTERRUPTED
-        message.rendered_html = render_markdown(message.content) if message.content else ""
-        message.finished_at = timezone.now()
-        message.generation_channel = ""
-        # Only if still streaming: its own process may have finished it meanwhile.
-        updated = await Message.objects.filter(pk=message.pk, status=Status.STREAMING).aupdate(
-            status=message.status,
-            rendered_html=message.rendered_html,
-            finished_at=message.finished_at,
-            generation_channel="",
-        )
-        if not updated:
+        if not await database_sync_to_async(_interrupt)(message):
             continue
         recovered += 1
-        await UsageRecord.objects.acreate(
-            user_id=message.conversation.owner_id,
-            conversation_id=message.conversation_id,
-            message_id=message.pk,
-            provider=message.provider,
-            model=message.model,
-            reasoning_effort=message.reasoning_effort,
-            completion_tokens=(len(message.content) + len(message.reasoning) + 3) // 4,
-            estimated=True,
-            outcome=Outcome.INTERRUPTED,
-        )
         html = render_to_string("chat/conversation.html#message", {"message": message, "oob": True})
         await relay.publish(
             message.conversation.group_name,
@@ -75,6 +56,65 @@ async def interrupt_orphans(*, started_before_this_process: bool = False) -> int
     if recovered:
         logger.warning("marked %d orphaned answers interrupted", recovered)
     return recovered
+
+
+def _interrupt(message: Message) -> bool:
+    """Mark ``message`` interrupted with its usage, unless its own process finished it.
+
+    The usage is estimated as a stopped answer's is: the whole request was
+    sent and billed, and the answer as far as it got. One transaction, so an
+    interrupted answer never lacks its usage row.
+    """
+    message.status = Status.INTERRUPTED
+    message.rendered_html = render_markdown(message.content) if message.content else ""
+    message.finished_at = timezone.now()
+    message.generation_channel = ""
+    with transaction.atomic():
+        # Only if still streaming: its own process may have finished it meanwhile.
+        updated = Message.objects.filter(pk=message.pk, status=Status.STREAMING).update(
+            status=message.status,
+            rendered_html=message.rendered_html,
+            finished_at=message.finished_at,
+            generation_channel="",
+        )
+        if updated:
+            _usage_of_interrupted(message).save()
+    return bool(updated)
+
+
+def _usage_of_interrupted(message: Message) -> UsageRecord:
+    conversation = message.conversation
+    ran_for = (message.heartbeat_at or message.created_at) - message.created_at
+    duration_ms = max(round(ran_for.total_seconds() * 1000), 0)
+    choice = find_model(message.model)
+    if choice is None:  # no longer offered: no prices, no request shape to count
+        return UsageRecord(
+            user_id=conversation.owner_id,
+            conversation_id=conversation.pk,
+            message_id=message.pk,
+            provider=message.provider,
+            model=message.model,
+            reasoning_effort=message.reasoning_effort,
+            completion_tokens=estimate_tokens(message.reasoning + message.content),
+            reasoning_tokens=estimate_tokens(message.reasoning),
+            estimated=True,
+            duration_ms=duration_ms,
+            outcome=Outcome.INTERRUPTED,
+        )
+    # The first route: which one a failover had reached died with the process.
+    route = choice.routes[0]
+    request = generation.build_request(conversation, message, conversation.messages_before(message))
+    usage = generation.estimated_usage(route, request, message.reasoning, message.content)
+    return generation.usage_record(
+        conversation,
+        message,
+        route,
+        request,
+        usage,
+        Outcome.INTERRUPTED,
+        time_to_first_token_ms=None,
+        duration_ms=duration_ms,
+    )
 
 
 async def delete_abandoned_attachments() -> int:
