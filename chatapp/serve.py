@@ -4,7 +4,7 @@ Relaying hundreds of streams is mostly event-loop work (socket reads and
 writes, timers, callbacks), which uvloop does in C. Daphne makes its event
 loop when it is imported, so the policy must be set before that import.
 Daphne's own command still works, on asyncio's loop, the default
-garbage-collector settings, Twisted's queued writes and no lexers built
+garbage-collector settings, Twisted's queued writes and nothing loaded
 ahead.
 """
 
@@ -20,9 +20,8 @@ def main() -> None:
     from daphne.cli import CommandLineInterface  # makes daphne's loop: after the policy
 
     import chatapp.asgi  # noqa: F401  (loaded now, so that it is frozen below)
-    from chatapp.chat.markdown import prepare_common_lexers
 
-    prepare_common_lexers()
+    load_ahead()
 
     # What is loaded by now lives as long as the process: the cyclic collector
     # need not walk it again. Streaming allocates fast; at the default
@@ -36,6 +35,42 @@ def main() -> None:
 
     sys.argv[0] = "daphne"
     CommandLineInterface.entrypoint()
+
+
+def load_ahead() -> None:
+    """Load now what the first message sent would otherwise load, every stream waiting.
+
+    Django reads its URL patterns and compiles a template on first use,
+    httpcore's first request has anyio import its asyncio backend (and the
+    socket module its idna codec), and pygments compiles a lexer's regular
+    expressions on first use. In a process that had served only websockets,
+    all of it fell on the first send: about 60 ms of this 2-core host with
+    the event loop stopped (a GIL profile of the sends in benchmarks/relay.py),
+    besides the lexers' 35 ms for Python on the first answer with code.
+    """
+    import anyio
+    from django.template.loader import get_template
+    from django.urls import reverse
+
+    from chatapp.chat.markdown import prepare_common_lexers
+
+    prepare_common_lexers()
+    # Socket calls encode a host name with Python's idna codec, loaded on first use.
+    "gateway.example".encode("idna")
+    reverse("home")
+    get_template("chat/conversation.html")
+    get_template("chat/context_estimate.html")
+
+    async def use_anyio() -> None:
+        async with anyio.Lock():
+            anyio.Event().set()
+
+    # A loop of its own: asyncio.run would leave the thread with no current loop.
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(use_anyio())
+    finally:
+        loop.close()
 
 
 def send_writes_at_once() -> None:
