@@ -40,7 +40,8 @@ def main() -> None:
 def load_ahead() -> None:
     """Load now what the first message sent would otherwise load, every stream waiting.
 
-    Django reads its URL patterns and compiles a template on first use,
+    Django reads its URL patterns, its locale's formats and compiles a
+    template on first use,
     httpcore's first request has anyio import its asyncio backend (and the
     socket module its idna codec), and pygments compiles a lexer's regular
     expressions on first use. In a process that had served only websockets,
@@ -51,6 +52,7 @@ def load_ahead() -> None:
     import anyio
     from django.template.loader import get_template
     from django.urls import reverse
+    from django.utils import formats
 
     from chatapp.chat.markdown import prepare_common_lexers
 
@@ -58,6 +60,7 @@ def load_ahead() -> None:
     # Socket calls encode a host name with Python's idna codec, loaded on first use.
     "gateway.example".encode("idna")
     reverse("home")
+    formats.get_format("DECIMAL_SEPARATOR")  # the locale's formats module, for filters
     get_template("chat/conversation.html")
     get_template("chat/context_estimate.html")
 

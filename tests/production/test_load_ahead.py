@@ -15,7 +15,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# The first send's own work: its question's link, its HTML, the request to the gateway.
+# The first answer's own work: its question's link, its HTML, the request to the
+# gateway, the finished answer's markdown and article.
 FIRST_SEND = """
 import asyncio, json, sys
 import chatapp.asgi
@@ -25,7 +26,10 @@ if sys.argv[1] == "loaded ahead":
 from django.template import engines
 from django.template.loader import render_to_string
 from django.urls import reverse
-from chatapp.providers import ChatMessage, ChatRequest, Endpoint, stream_chat
+from django.utils import timezone
+from chatapp.chat.markdown import render_markdown
+from chatapp.chat.models import Message
+from chatapp.providers import ChatMessage, ChatRequest, Endpoint, TextDelta, stream_chat
 from chatapp.providers.simulator import SimulatorServer
 
 async def first_send():
@@ -37,9 +41,15 @@ async def first_send():
     reverse("conversation", kwargs={"public_id": "6f1c9b7e-2d8a-4035-9c1e-0a7b3c5d9e11"})
     render_to_string("chat/conversation.html#composer_reset", {})
     request = ChatRequest(model="o4-mini", messages=(ChatMessage("user", "Hi"),))
-    async for _ in stream_chat(Endpoint("Simulator", simulator.base_url), request):
-        pass
+    answer = ""
+    async for event in stream_chat(Endpoint("Simulator", simulator.base_url), request):
+        answer += event.text if isinstance(event, TextDelta) else ""
     await simulator.stop()
+    finished = Message(
+        pk=1, role="assistant", status="complete", content=answer, model="o4-mini",
+        rendered_html=render_markdown(answer), created_at=timezone.now(),
+    )
+    render_to_string("chat/conversation.html#message", {"message": finished, "oob": True})
     return {
         "imported": sorted(set(sys.modules) - modules_before),
         "compiled": sorted(set(templates) - compiled_before),
