@@ -35,7 +35,7 @@ from chatapp.providers import (
     stream_chat,
 )
 from chatapp.providers.parsing import estimate_prompt_tokens, estimate_tokens
-from chatapp.usage.models import UsageRecord
+from chatapp.usage.models import Outcome, UsageRecord
 
 from . import relay
 from .markdown import render_markdown
@@ -347,28 +347,40 @@ class Generation:
         Returns the answer's final HTML. Its markdown is rendered here too, in
         the worker thread: on the event loop, rendering every finishing answer
         held up the deltas of all the others.
+
+        If recovery took the answer for dead meanwhile (its heartbeat stalled
+        for three beats) and recorded an estimate, the answer as it really
+        ended replaces both: one answer, one usage row.
         """
         message = self.message
         message.rendered_html = render_markdown(message.content) if message.content else ""
+        ended = {name: getattr(message, name) for name in FINAL_FIELDS}
         with transaction.atomic():
-            message.save(
-                update_fields=[
-                    "content",
-                    "reasoning",
-                    "rendered_html",
-                    "status",
-                    "error",
-                    "model",
-                    "provider",
-                    "reasoning_tokens",
-                    "reasoning_seconds",
-                    "tool_calls",
-                    "finished_at",
-                    "generation_channel",
-                ]
-            )
+            answer = Message.objects.filter(pk=message.pk)
+            if not answer.filter(status=Status.STREAMING).update(**ended):
+                answer.update(**ended)
+                UsageRecord.objects.filter(
+                    message_id=message.pk, outcome=Outcome.INTERRUPTED
+                ).delete()
             usage.save()
         return render_to_string("chat/conversation.html#message", {"message": message, "oob": True})
+
+
+# What the final save writes of an answer.
+FINAL_FIELDS = (
+    "content",
+    "reasoning",
+    "rendered_html",
+    "status",
+    "error",
+    "model",
+    "provider",
+    "reasoning_tokens",
+    "reasoning_seconds",
+    "tool_calls",
+    "finished_at",
+    "generation_channel",
+)
 
 
 def estimated_usage(route: Route, request: ChatRequest, reasoning: str, text: str) -> Usage:

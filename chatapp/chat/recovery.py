@@ -8,6 +8,7 @@ starts is an orphan, so those are recovered at once.
 
 import asyncio
 import logging
+from dataclasses import replace
 from datetime import timedelta
 
 from channels.db import database_sync_to_async
@@ -18,7 +19,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from chatapp.gateways.registry import find_model
-from chatapp.providers.parsing import estimate_tokens
+from chatapp.providers.parsing import IMAGE_ESTIMATE_TOKENS, estimate_tokens
 from chatapp.usage.models import Outcome, UsageRecord
 
 from . import generation, relay
@@ -45,7 +46,16 @@ async def interrupt_orphans(*, started_before_this_process: bool = False) -> int
     ):
         if message.pk in ours:
             continue
-        if not await database_sync_to_async(_interrupt)(message):
+        try:
+            # A thread of its own: markdown and the request's rebuilding stay
+            # off the shared database thread every socket reads through.
+            if not await database_sync_to_async(_interrupt, thread_sensitive=False)(message):
+                continue
+        except DatabaseError:
+            raise  # the database is away: the next round tries them all again
+        except Exception:
+            # One answer that cannot be recovered must not keep the others streaming.
+            logger.exception("could not mark an orphaned answer interrupted")
             continue
         recovered += 1
         html = render_to_string("chat/conversation.html#message", {"message": message, "oob": True})
@@ -103,8 +113,12 @@ def _usage_of_interrupted(message: Message) -> UsageRecord:
         )
     # The first route: which one a failover had reached died with the process.
     route = choice.routes[0]
-    request = generation.build_request(conversation, message, conversation.messages_before(message))
+    # Text only: an image counts as a typical one, so its file need not be read.
+    earlier = conversation.messages_before(message, with_images=False)
+    request = generation.build_request(conversation, message, earlier)
     usage = generation.estimated_usage(route, request, message.reasoning, message.content)
+    images = Attachment.objects.filter(message__in=earlier).count()
+    usage = replace(usage, prompt_tokens=usage.prompt_tokens + images * IMAGE_ESTIMATE_TOKENS)
     return generation.usage_record(
         conversation,
         message,
@@ -132,7 +146,8 @@ async def recover_forever() -> None:
         try:
             await interrupt_orphans(started_before_this_process=single_process)
             await delete_abandoned_attachments()
-        except DatabaseError:
+        except Exception:
+            # Never the end of recovery for this process: the next round tries again.
             logger.exception("could not recover orphaned answers")
         single_process = False
         await asyncio.sleep(settings.CHAT_HEARTBEAT_SECONDS * 2)

@@ -6,20 +6,34 @@ import pytest
 from django.utils import timezone
 
 from chatapp.chat import recovery
-from chatapp.chat.models import Message, Role, Status
-from chatapp.providers.parsing import estimate_tokens
+from chatapp.chat.models import Attachment, ImageBlob, Message, Role, Status
+from chatapp.providers.parsing import IMAGE_ESTIMATE_TOKENS, estimate_tokens
 from chatapp.usage.models import UsageRecord
+from tests.chat.live import deltas, message_pk, turn_articles
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 QUESTION = "Walk me through how a B-tree splits a full node, with an example. " * 20
 
 
-async def orphaned_answer(conversation, *, model: str) -> Message:
+async def orphaned_answer(conversation, *, model: str, images: int = 0) -> Message:
     """An answer left streaming by a process whose last heartbeat was long ago."""
     question = await Message.objects.acreate(
         conversation=conversation, role=Role.USER, content=QUESTION
     )
+    for number in range(images):
+        # Its file is gone (a lost volume): the estimate must not need it.
+        blob = await ImageBlob.objects.acreate(
+            sha256=f"{number:064d}",
+            file=f"images/gone-{number}.png",
+            content_type="image/png",
+            width=1024,
+            height=1024,
+            size=1000,
+        )
+        await Attachment.objects.acreate(
+            owner_id=conversation.owner_id, conversation=conversation, message=question, blob=blob
+        )
     reply = await Message.objects.acreate(
         conversation=conversation,
         role=Role.ASSISTANT,
@@ -53,6 +67,19 @@ async def test_an_interrupted_answer_counts_its_question_and_what_streamed(alice
     assert (await Message.objects.aget(pk=reply.pk)).status == Status.INTERRUPTED
 
 
+async def test_images_count_without_their_files_being_read(alice_conversation):
+    without_images = await orphaned_answer(alice_conversation, model="o4-mini")
+    assert await recovery.interrupt_orphans() == 1
+    text_only = (await UsageRecord.objects.aget(message_id=without_images.pk)).prompt_tokens
+    await Message.objects.all().adelete()
+
+    with_images = await orphaned_answer(alice_conversation, model="o4-mini", images=2)
+    assert await recovery.interrupt_orphans() == 1
+
+    record = await UsageRecord.objects.aget(message_id=with_images.pk)
+    assert record.prompt_tokens == text_only + 2 * IMAGE_ESTIMATE_TOKENS
+
+
 async def test_a_model_no_longer_offered_still_counts_what_streamed(alice_conversation):
     reply = await orphaned_answer(alice_conversation, model="retired-model")
 
@@ -63,3 +90,45 @@ async def test_a_model_no_longer_offered_still_counts_what_streamed(alice_conver
     assert record.estimated
     assert record.completion_tokens == estimate_tokens(reply.reasoning + reply.content)
     assert record.cost == 0, "no prices to charge it at"
+
+
+async def test_an_answer_taken_for_dead_that_then_finishes_is_counted_once(
+    settings, monkeypatch, sockets, alice_session, alice_conversation
+):
+    """Another process's recovery can think a stalled answer dead; the answer then ends."""
+    settings.SIMULATOR_CHUNK_DELAY = 0.02
+    socket = await sockets(alice_conversation.public_id, alice_session)
+    await socket.send(message="Take your time", model="o4-mini", reasoning_effort="low")
+    reply_id = message_pk(turn_articles(await socket.receive_until(turn_articles))[1])
+    await socket.receive_until(lambda f: deltas(f, reply_id, "reasoning"))
+
+    # As recovery in another process sees it: not its own, and started before it.
+    monkeypatch.setattr(recovery.generation, "all_running", list)
+    monkeypatch.setattr(recovery, "PROCESS_STARTED", timezone.now() + timedelta(days=1))
+    assert await recovery.interrupt_orphans(started_before_this_process=True) == 1
+    await socket.receive_final("interrupted")
+    await socket.receive_final("complete")
+
+    assert (await Message.objects.aget(pk=reply_id)).status == Status.COMPLETE
+    record = await UsageRecord.objects.aget(message_id=reply_id)
+    assert record.outcome == "complete"
+    assert not record.estimated, "the gateway's own figures"
+
+
+async def test_an_answer_that_cannot_be_recovered_does_not_hold_up_the_others(
+    alice_conversation, monkeypatch
+):
+    broken = await orphaned_answer(alice_conversation, model="o4-mini")
+    fine = await orphaned_answer(alice_conversation, model="o4-mini")
+    interrupt = recovery._interrupt
+
+    def failing_for_the_broken_one(message):
+        if message.pk == broken.pk:
+            raise ValueError("a stored value recovery cannot read")
+        return interrupt(message)
+
+    monkeypatch.setattr(recovery, "_interrupt", failing_for_the_broken_one)
+
+    assert await recovery.interrupt_orphans() == 1
+    assert (await Message.objects.aget(pk=fine.pk)).status == Status.INTERRUPTED
+    assert (await Message.objects.aget(pk=broken.pk)).status == Status.STREAMING
