@@ -40,14 +40,14 @@ def main() -> None:
 def load_ahead() -> None:
     """Load now what the first message sent would otherwise load, every stream waiting.
 
-    Django reads its URL patterns, its locale's formats and compiles a
-    template on first use,
-    httpcore's first request has anyio import its asyncio backend (and the
-    socket module its idna codec), and pygments compiles a lexer's regular
-    expressions on first use. In a process that had served only websockets,
-    all of it fell on the first send: about 60 ms of this 2-core host with
-    the event loop stopped (a GIL profile of the sends in benchmarks/relay.py),
-    besides the lexers' 35 ms for Python on the first answer with code.
+    Django reads its URL patterns and its locale's formats and compiles a
+    template on first use; the gateway client's first request loads the CA
+    bundle and has anyio import its asyncio backend (and the socket module
+    its idna codec); pygments compiles a lexer's regular expressions on first
+    use. In a process that had served only websockets, all of it fell on the
+    first send: about 90 ms of this 2-core host with the event loop stopped
+    (a GIL profile of the sends in benchmarks/relay.py, and the CA bundle's
+    30 ms), besides the lexers' 35 ms for Python on the first answer with code.
     """
     import anyio
     from django.template.loader import get_template
@@ -55,8 +55,10 @@ def load_ahead() -> None:
     from django.utils import formats
 
     from chatapp.chat.markdown import prepare_common_lexers
+    from chatapp.providers.client import tls_context
 
     prepare_common_lexers()
+    tls_context()  # the CA bundle
     # Socket calls encode a host name with Python's idna codec, loaded on first use.
     "gateway.example".encode("idna")
     reverse("home")

@@ -145,7 +145,7 @@ async def stream_chat(
 
 
 @cache
-def _tls_context() -> ssl.SSLContext:
+def tls_context() -> ssl.SSLContext:
     """One verified TLS context for every request (honouring SSL_CERT_FILE as httpx does):
     building one loads the CA bundle, which cost more than relaying a whole answer."""
     return httpx.create_ssl_context()
@@ -173,7 +173,7 @@ def _client() -> httpx.AsyncClient:
     no_cookies = http.cookiejar.CookieJar(
         policy=http.cookiejar.DefaultCookiePolicy(allowed_domains=[])
     )
-    client = httpx.AsyncClient(verify=_tls_context(), limits=limits, cookies=no_cookies)
+    client = httpx.AsyncClient(verify=tls_context(), limits=limits, cookies=no_cookies)
     # httpx takes no network backend; the connection pool of its direct route
     # does (see network.py). Routes through a proxy (HTTPS_PROXY...) keep httpx's.
     client._transport._pool._network_backend = AsyncioBackend()
@@ -430,7 +430,7 @@ def _causes(error: BaseException) -> Iterator[BaseException]:
 async def list_models(endpoint: Endpoint) -> list[str]:
     """The model ids a gateway offers, from its ``/models`` endpoint."""
     timeout = httpx.Timeout(30.0, connect=endpoint.timeouts.connect)
-    async with httpx.AsyncClient(timeout=timeout, verify=_tls_context()) as client:
+    async with httpx.AsyncClient(timeout=timeout, verify=tls_context()) as client:
         started = time.monotonic()
         try:
             response = await client.get(endpoint.url("/models"), headers=endpoint.headers())

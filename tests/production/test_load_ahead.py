@@ -19,10 +19,14 @@ ROOT = Path(__file__).resolve().parents[2]
 # gateway, the finished answer's markdown and article.
 FIRST_SEND = """
 import asyncio, json, sys
-import chatapp.asgi
-from chatapp import serve
 if sys.argv[1] == "loaded ahead":
-    serve.load_ahead()
+    # The server's own start, up to where daphne would take over.
+    from daphne.cli import CommandLineInterface
+    CommandLineInterface.entrypoint = classmethod(lambda cls: None)
+    from chatapp import serve
+    serve.main()
+else:
+    import chatapp.asgi
 from django.template import engines
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -60,8 +64,13 @@ print(json.dumps(asyncio.run(first_send())))
 
 
 def first_send(how: str) -> dict:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "chatapp.settings", "DEBUG": "0"}
-    env.setdefault("SECRET_KEY", "load-ahead-test-" + "x" * 50)
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": os.environ.get("HOME", "/"),
+        "DJANGO_SETTINGS_MODULE": "chatapp.settings",
+        "DEBUG": "0",
+        "SECRET_KEY": "load-ahead-test-" + "x" * 50,
+    }
     result = subprocess.run(
         [sys.executable, "-c", FIRST_SEND, how],
         cwd=ROOT,
@@ -77,6 +86,7 @@ def first_send(how: str) -> dict:
 @pytest.mark.parametrize(
     ("how", "loads_on_first_send"),
     [("loaded ahead", False), ("as Django and httpcore would", True)],
+    ids=["started by chatapp.serve", "without loading ahead"],
 )
 def test_the_first_send_loads_nothing_once_the_server_loaded_ahead(how, loads_on_first_send):
     loaded = first_send(how)

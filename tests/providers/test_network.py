@@ -29,9 +29,9 @@ RECORDED = Answer.recording("openai-o4-mini.sse")
 def trusted_authority(tls_certificates, monkeypatch):
     """The client trusts the tests' certificate authority, as it would a company's own CA."""
     monkeypatch.setenv("SSL_CERT_FILE", str(tls_certificates.authority))
-    provider_client._tls_context.cache_clear()
+    provider_client.tls_context.cache_clear()
     yield
-    provider_client._tls_context.cache_clear()
+    provider_client.tls_context.cache_clear()
 
 
 @pytest.fixture
