@@ -52,6 +52,11 @@ class Socket:
         frame = await self.receive_until(lambda f: final_article(f, status) is not None, timeout)
         return final_article(frame, status)
 
+    async def receive_reply_id(self, timeout: float = 10) -> int:
+        """Wait for a send's new turn (the question and its empty answer); the answer's pk."""
+        frame = await self.receive_until(turn_articles, timeout)
+        return message_pk(turn_articles(frame)[1])
+
     async def receive_status(self, timeout: float = 5) -> str:
         """The next composer status line shown to the user."""
         frame = await self.receive_until(lambda f: 'id="composer-status"' in f, timeout)

@@ -12,7 +12,7 @@ import redis.asyncio as redis
 
 from chatapp.chat.models import Message, Role
 
-from .live import deltas, message_pk, turn_articles
+from .live import deltas
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -37,7 +37,7 @@ async def test_answers_and_refused_sends_add_no_subscriptions(
     before = await redis_subscriptions()  # the socket's own channel and its group
 
     await socket.send(message="Explain heaps", model="o4-mini", reasoning_effort="low")
-    reply_id = message_pk(turn_articles(await socket.receive_until(turn_articles))[1])
+    reply_id = await socket.receive_reply_id()
     await socket.receive_until(lambda frame: deltas(frame, reply_id, "reasoning"))
     reply = await Message.objects.aget(pk=reply_id, role=Role.ASSISTANT)
     during = await redis_subscriptions()

@@ -12,7 +12,7 @@ import pytest
 from chatapp.chat import generation, relay
 from chatapp.providers import Finished, ReasoningDelta, TextDelta, Usage
 
-from .live import deltas, message_pk, turn_articles
+from .live import deltas
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -45,7 +45,7 @@ async def test_a_lone_piece_is_sent_at_once_and_a_burst_as_one_frame(
     settings.CHAT_COALESCE_SECONDS = 0.05
     socket = await sockets(alice_conversation.public_id, alice_session)
     await socket.send(message="Count to three", model="o4-mini", reasoning_effort="low")
-    reply = message_pk(turn_articles(await socket.receive_until(turn_articles))[1])
+    reply = await socket.receive_reply_id()
     loop = asyncio.get_running_loop()
 
     received = []  # (when, reasoning appended by that frame)
@@ -85,7 +85,7 @@ async def test_pieces_arriving_while_viewers_are_slow_wait_as_one_flush(
     monkeypatch.setattr(generation, "stream_chat", stream)
     socket = await sockets(alice_conversation.public_id, alice_session)
     await socket.send(message="Count slowly", model="o4-mini", reasoning_effort="low")
-    reply = message_pk(turn_articles(await socket.receive_until(turn_articles))[1])
+    reply = await socket.receive_reply_id()
     final = await socket.receive_final("complete")
 
     assert max(tasks_meanwhile) - min(tasks_meanwhile) <= 2

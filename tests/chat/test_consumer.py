@@ -307,7 +307,7 @@ async def test_stop_keeps_the_partial_answer(settings, sockets, alice_session, a
     settings.SIMULATOR_CHUNK_DELAY = 0.02
     socket = await sockets(alice_conversation.public_id, alice_session)
     await socket.send(message="Write a long essay", reasoning_effort="low")
-    reply_id = message_pk(turn_articles(await socket.receive_until(turn_articles))[1])
+    reply_id = await socket.receive_reply_id()
     await socket.receive_until(lambda f: deltas(f, reply_id, "answer"))
 
     await socket.send(action="stop")
@@ -346,7 +346,7 @@ async def test_a_socket_joining_mid_stream_gets_a_snapshot_then_deltas_without_d
     settings.SIMULATOR_CHUNK_DELAY = 0.01
     first = await sockets(alice_conversation.public_id, alice_session)
     await first.send(message="Explain consensus algorithms", reasoning_effort="low")
-    reply_id = message_pk(turn_articles(await first.receive_until(turn_articles))[1])
+    reply_id = await first.receive_reply_id()
     await first.receive_until(lambda f: deltas(f, reply_id, "answer"))
 
     second = await sockets(alice_conversation.public_id, alice_session)
@@ -404,7 +404,7 @@ async def test_closing_the_tab_does_not_stop_the_answer(
     settings.SIMULATOR_CHUNK_DELAY = 0.005
     socket = await sockets(alice_conversation.public_id, alice_session)
     await socket.send(message="Keep going without me", reasoning_effort="low")
-    reply_id = message_pk(turn_articles(await socket.receive_until(turn_articles))[1])
+    reply_id = await socket.receive_reply_id()
     await socket.communicator.disconnect()
     socket.connected = False
 

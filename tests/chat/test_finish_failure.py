@@ -13,7 +13,7 @@ from chatapp.chat import generation, recovery
 from chatapp.chat.models import Message, Status
 from tests.conftest import wait_for
 
-from .live import final_article, message_pk, turn_articles
+from .live import final_article
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -34,7 +34,7 @@ async def test_a_failed_final_save_is_recovered_and_the_member_can_send_again(
     monkeypatch.setattr(generation.Generation, "_save_outcome", failing_once)
     socket = await sockets(alice_conversation.public_id, alice_session)
     await socket.send(message="Explain heaps", model="o4-mini", reasoning_effort="low")
-    reply_id = message_pk(turn_articles(await socket.receive_until(turn_articles))[1])
+    reply_id = await socket.receive_reply_id()
 
     async def failed_and_ended() -> bool:
         return bool(failures) and generation.running(alice_conversation.pk) is None

@@ -9,7 +9,7 @@ from chatapp.chat import recovery
 from chatapp.chat.models import Attachment, ImageBlob, Message, Role, Status
 from chatapp.providers.parsing import IMAGE_ESTIMATE_TOKENS, estimate_tokens
 from chatapp.usage.models import UsageRecord
-from tests.chat.live import deltas, message_pk, turn_articles
+from tests.chat.live import deltas
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -99,7 +99,7 @@ async def test_an_answer_taken_for_dead_that_then_finishes_is_counted_once(
     settings.SIMULATOR_CHUNK_DELAY = 0.02
     socket = await sockets(alice_conversation.public_id, alice_session)
     await socket.send(message="Take your time", model="o4-mini", reasoning_effort="low")
-    reply_id = message_pk(turn_articles(await socket.receive_until(turn_articles))[1])
+    reply_id = await socket.receive_reply_id()
     await socket.receive_until(lambda f: deltas(f, reply_id, "reasoning"))
 
     # As recovery in another process sees it: not its own, and started before it.

@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from chatapp.chat.models import Conversation, Message
 from chatapp.providers import family_for
 from chatapp.usage.models import UsageRecord
-from tests.chat.live import deltas, message_pk, turn_articles
+from tests.chat.live import deltas, message_pk
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -62,7 +62,7 @@ async def test_a_stopped_completion_is_recorded_once_as_stopped(
     settings.SIMULATOR_CHUNK_DELAY = 0.02
     socket = await sockets(alice_conversation.public_id, alice_session)
     await socket.send(message="Take your time", reasoning_effort="low")
-    reply_id = message_pk(turn_articles(await socket.receive_until(turn_articles))[1])
+    reply_id = await socket.receive_reply_id()
     await socket.receive_until(lambda f: deltas(f, reply_id, "reasoning"))
     await socket.send(action="stop")
     await socket.receive_final("stopped")

@@ -4,7 +4,7 @@ import pytest
 
 from chatapp.chat.models import Message
 from chatapp.usage.models import UsageRecord
-from tests.chat.live import deltas, message_pk, turn_articles
+from tests.chat.live import deltas
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -15,7 +15,7 @@ async def test_a_stopped_completion_counts_the_tokens_already_streamed(
     settings.SIMULATOR_CHUNK_DELAY = 0.02
     socket = await sockets(alice_conversation.public_id, alice_session)
     await socket.send(message="Take your time", model="o4-mini", reasoning_effort="low")
-    reply_id = message_pk(turn_articles(await socket.receive_until(turn_articles))[1])
+    reply_id = await socket.receive_reply_id()
     await socket.receive_until(lambda f: deltas(f, reply_id, "answer"))
     await socket.send(action="stop")
     await socket.receive_final("stopped")
