@@ -334,7 +334,6 @@ class Generation:
             self.conversation,
             self.message,
             self.route,
-            self.request,
             self.usage or self._estimated_usage(status),
             status,
             time_to_first_token_ms=round((ttft - self.started) * 1000) if ttft else None,
@@ -400,16 +399,19 @@ def estimated_usage(route: Route, request: ChatRequest, reasoning: str, text: st
 def usage_record(
     conversation: Conversation,
     message: Message,
-    route: Route,
-    request: ChatRequest,
+    route: Route | None,
     usage: Usage,
     outcome: str,
     *,
     time_to_first_token_ms: int | None,
     duration_ms: int,
 ) -> UsageRecord:
-    """The usage row of one answer, priced at its route's rates. Not saved."""
-    prices = route.prices
+    """The usage row of one answer, priced at its route's rates. Not saved.
+
+    Without a route (a model no longer offered) it keeps the answer's own
+    names and costs nothing: there are no prices to charge it at.
+    """
+    prices = route.prices if route else None
     cost = (
         prices.cost(usage.prompt_tokens, usage.cached_tokens, usage.completion_tokens)
         if prices
@@ -419,9 +421,9 @@ def usage_record(
         user_id=conversation.owner_id,
         conversation_id=conversation.pk,
         message_id=message.pk,
-        provider=route.endpoint.name,
-        model=route.model_id,
-        reasoning_effort=request.reasoning_effort or "",
+        provider=route.endpoint.name if route else message.provider,
+        model=route.model_id if route else message.model,
+        reasoning_effort=message.reasoning_effort,
         prompt_tokens=usage.prompt_tokens,
         cached_tokens=usage.cached_tokens,
         completion_tokens=usage.completion_tokens,

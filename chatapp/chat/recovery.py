@@ -19,6 +19,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from chatapp.gateways.registry import find_model
+from chatapp.providers import Usage
 from chatapp.providers.parsing import IMAGE_ESTIMATE_TOKENS, estimate_tokens
 from chatapp.usage.models import Outcome, UsageRecord
 
@@ -95,39 +96,31 @@ def _interrupt(message: Message) -> bool:
 def _usage_of_interrupted(message: Message) -> UsageRecord:
     conversation = message.conversation
     ran_for = (message.heartbeat_at or message.created_at) - message.created_at
-    duration_ms = max(round(ran_for.total_seconds() * 1000), 0)
     choice = find_model(message.model)
-    if choice is None:  # no longer offered: no prices, no request shape to count
-        return UsageRecord(
-            user_id=conversation.owner_id,
-            conversation_id=conversation.pk,
-            message_id=message.pk,
-            provider=message.provider,
-            model=message.model,
-            reasoning_effort=message.reasoning_effort,
+    if choice is None:  # no longer offered: no request shape to count, no prices
+        route = None
+        usage = Usage(
             completion_tokens=estimate_tokens(message.reasoning + message.content),
             reasoning_tokens=estimate_tokens(message.reasoning),
             estimated=True,
-            duration_ms=duration_ms,
-            outcome=Outcome.INTERRUPTED,
         )
-    # The first route: which one a failover had reached died with the process.
-    route = choice.routes[0]
-    # Text only: an image counts as a typical one, so its file need not be read.
-    earlier = conversation.messages_before(message, with_images=False)
-    request = generation.build_request(conversation, message, earlier)
-    usage = generation.estimated_usage(route, request, message.reasoning, message.content)
-    images = Attachment.objects.filter(message__in=earlier).count()
-    usage = replace(usage, prompt_tokens=usage.prompt_tokens + images * IMAGE_ESTIMATE_TOKENS)
+    else:
+        # The first route: which one a failover had reached died with the process.
+        route = choice.routes[0]
+        # Text only: an image counts as a typical one, so its file need not be read.
+        earlier = conversation.messages_before(message, with_images=False)
+        request = generation.build_request(conversation, message, earlier)
+        usage = generation.estimated_usage(route, request, message.reasoning, message.content)
+        images = Attachment.objects.filter(message__in=earlier).count()
+        usage = replace(usage, prompt_tokens=usage.prompt_tokens + images * IMAGE_ESTIMATE_TOKENS)
     return generation.usage_record(
         conversation,
         message,
         route,
-        request,
         usage,
         Outcome.INTERRUPTED,
         time_to_first_token_ms=None,
-        duration_ms=duration_ms,
+        duration_ms=max(round(ran_for.total_seconds() * 1000), 0),
     )
 
 
