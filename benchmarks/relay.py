@@ -385,6 +385,18 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+def machine_ticks() -> tuple[int, int]:
+    """Stolen and total CPU ticks of the whole machine so far (/proc/stat).
+
+    Steal is time the hypervisor gave this machine's CPUs to other guests. On
+    a crowded host it slows every process here alike, and the figures only
+    compare between runs with similar steal.
+    """
+    # user nice system idle iowait irq softirq steal (guest time is inside user)
+    ticks = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    return ticks[7], sum(ticks)
+
+
 def memory_kib(pid: int) -> dict[str, int]:
     """VmRSS and VmHWM (peak resident set) of a process, in KiB."""
     values = {}
@@ -760,6 +772,7 @@ class Row:
     cpu_share: float = float("nan")
     simulator_cpu_share: float = float("nan")
     driver_cpu_share: float = float("nan")
+    steal_share: float = float("nan")
     idle_rss_mb: float = float("nan")
     peak_rss_mb: float = float("nan")
     rss_per_stream_kb: float = float("nan")
@@ -837,6 +850,7 @@ def run_size(n: int, args, simulator, driver, database: Database, redis_url: str
         cpu_before = sum(cpu_seconds(pid) for pid in pids)
         sim_before = cpu_seconds(simulator["pid"])
         driver_before = cpu_seconds(driver["pid"])
+        stolen_before, ticks_before = machine_ticks()
         wall_before = time.monotonic()
         profiler = start_profiler(args, pids[0], label, workdir)
         driver["pipe"].send("go")
@@ -847,6 +861,8 @@ def run_size(n: int, args, simulator, driver, database: Database, redis_url: str
         cpu = sum(cpu_seconds(pid) for pid in pids) - cpu_before
         row.simulator_cpu_share = (cpu_seconds(simulator["pid"]) - sim_before) / wall
         row.driver_cpu_share = (cpu_seconds(driver["pid"]) - driver_before) / wall
+        stolen_after, ticks_after = machine_ticks()
+        row.steal_share = (stolen_after - stolen_before) / max(ticks_after - ticks_before, 1)
         stop_profiler(profiler)
         peak_rss = sum(memory_kib(pid)["VmHWM"] for pid in pids)
     finally:
@@ -978,6 +994,7 @@ def print_table(rows: list[Row], setup: str) -> None:
     print()
     header = (
         f"{'N':>5} {'CPU s/1k chunks':>15} {'app CPU':>8} {'sim CPU':>8} {'clients CPU':>11} "
+        f"{'steal':>6} "
         f"{'idle RSS':>9} {'peak RSS':>9} {'RSS/stream':>10} {'app chunk/s':>11} "
         f"{'direct chunk/s':>14} {'ratio':>6}"
     )
@@ -989,6 +1006,7 @@ def print_table(rows: list[Row], setup: str) -> None:
             f"{fmt(r.cpu_share * 100, '.0f') + '%':>8} "
             f"{fmt(r.simulator_cpu_share * 100, '.0f') + '%':>8} "
             f"{fmt(r.driver_cpu_share * 100, '.0f') + '%':>11} "
+            f"{fmt(r.steal_share * 100, '.0f') + '%':>6} "
             f"{fmt(r.idle_rss_mb) + ' MB':>9} {fmt(r.peak_rss_mb) + ' MB':>9} "
             f"{fmt(r.rss_per_stream_kb, '.0f') + ' KB':>10} "
             f"{fmt(r.app_chunks_per_second, '.0f'):>11} "

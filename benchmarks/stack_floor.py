@@ -33,7 +33,7 @@ import sys
 import time
 from pathlib import Path
 
-from relay import cpu_seconds, free_port
+from relay import cpu_seconds, free_port, machine_ticks
 
 ROOT = Path(__file__).resolve().parents[1]
 # An answer delta as the app sends it (relay.py's frames average about this).
@@ -245,6 +245,7 @@ def main() -> None:
     parser.add_argument("--chunk-delay", type=float, default=0.03)
     args = parser.parse_args()
     gc.disable()  # this process only waits
+    stolen_before, ticks_before = machine_ticks()
     up_cpu, up_chunks = upstream(args.streams, args.chunk_delay, own_backend=False)
     own_cpu, own_chunks = upstream(args.streams, args.chunk_delay, own_backend=True)
     per_stream = round(up_chunks / args.streams)
@@ -252,9 +253,12 @@ def main() -> None:
     up = up_cpu / up_chunks * 1000
     own = own_cpu / own_chunks * 1000
     down = down_cpu / down_frames * 1000
+    stolen_after, ticks_after = machine_ticks()
+    steal = (stolen_after - stolen_before) / max(ticks_after - ticks_before, 1)
     print(
         f"{args.streams} streams of {per_stream} chunks at {1 / args.chunk_delay:.0f} chunks/s, "
-        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}"
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}, "
+        f"{steal:.0%} of the machine's CPU time stolen by the hypervisor"
     )
     print(f"  upstream   httpx + httpx-sse + json:  {up:.3f} CPU s / 1k chunks ({up_chunks})")
     print(f"             the same on chatapp's network layer: {own:.3f} ({own_chunks})")
