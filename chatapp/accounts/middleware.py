@@ -1,9 +1,19 @@
 from importlib import import_module
 
-from channels.auth import get_user
+from channels.db import database_sync_to_async
 from django.conf import settings
+from django.contrib.auth import (
+    BACKEND_SESSION_KEY,
+    HASH_SESSION_KEY,
+    SESSION_KEY,
+    get_user_model,
+    load_backend,
+)
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.crypto import constant_time_compare
 
 from .models import User
 
@@ -46,8 +56,32 @@ class WebsocketUser:
     async def __call__(self, scope, receive, send):
         store = import_module(settings.SESSION_ENGINE).SessionStore
         session = store(scope["cookies"].get(settings.SESSION_COOKIE_NAME))
-        scope = {**scope, "session": session}
-        # Channels' checks: a live session, a known backend, an active user,
-        # the password unchanged since login (SECRET_KEY_FALLBACKS not consulted).
-        scope["user"] = await get_user(scope)
+        scope = {**scope, "session": session, "user": await _session_user(session)}
         return await self.app(scope, receive, send)
+
+
+@database_sync_to_async
+def _session_user(session):
+    """The session's user, checked as Django checks a page's, changing nothing.
+
+    Channels' ``get_user`` ignores SECRET_KEY_FALLBACKS: while the secret key
+    was being rotated, it refused every socket and deleted the session, so
+    each open tab logged its person out. A socket cannot send a new cookie, so
+    a session signed under an old key is left as it is; the next page renews it.
+    """
+    try:
+        user_id = get_user_model()._meta.pk.to_python(session[SESSION_KEY])
+        backend_path = session[BACKEND_SESSION_KEY]
+    except (KeyError, ValidationError):
+        return AnonymousUser()
+    if backend_path not in settings.AUTHENTICATION_BACKENDS:
+        return AnonymousUser()
+    user = load_backend(backend_path).get_user(user_id)
+    session_hash = session.get(HASH_SESSION_KEY)
+    if user is None or not session_hash:
+        return AnonymousUser()
+    # The password unchanged since login, under the current key or an old one.
+    hashes = (user.get_session_auth_hash(), *user.get_session_auth_fallback_hash())
+    if any(constant_time_compare(session_hash, known) for known in hashes):
+        return user
+    return AnonymousUser()

@@ -131,6 +131,27 @@ def session_before_password_change(alice) -> str:
     return key
 
 
+OLD_KEY, NEW_KEY = "the secret key before rotation " * 2, "the secret key after rotation " * 2
+
+
+def session_under_the_old_key(alice, settings, fallbacks: list[str]) -> str:
+    """A login made before the secret key changed to NEW_KEY with ``fallbacks``."""
+    settings.SECRET_KEY = OLD_KEY
+    key = session_key(alice)
+    settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = NEW_KEY, fallbacks
+    return key
+
+
+@pytest.fixture
+def session_during_key_rotation(alice, settings) -> str:
+    return session_under_the_old_key(alice, settings, [OLD_KEY])
+
+
+@pytest.fixture
+def session_under_a_retired_key(alice, settings) -> str:
+    return session_under_the_old_key(alice, settings, [])
+
+
 # Who opens a socket that must be refused: (conversation, session, origin,
 # close code). Each case builds only the fixtures it names, so one case's
 # session (a password changed since) cannot spoil another's.
@@ -144,6 +165,7 @@ REFUSALS = {
         OUR_ORIGIN,
         4401,
     ),
+    "key retired since": ("alice_conversation", "session_under_a_retired_key", OUR_ORIGIN, 4401),
     # Channels' origin check closes before authentication, with a plain 1000.
     "other origin": ("alice_conversation", "alice_session", b"https://evil.example", 1000),
     "no origin": ("alice_conversation", "alice_session", None, 1000),
@@ -168,6 +190,22 @@ async def test_a_socket_that_may_not_see_the_conversation_is_refused(sockets, re
     assert socket.close_code == code
     assert await socket.nothing_more()
     assert await counts() == before
+
+
+async def test_a_login_from_before_a_key_rotation_keeps_its_tabs_working(
+    sockets, session_during_key_rotation, alice_conversation
+):
+    """While the old key is a fallback, its sessions open sockets and stay logged in."""
+    socket = await sockets(alice_conversation.public_id, session_during_key_rotation)
+    assert socket.connected
+    await socket.send(message="Still there?")
+    await socket.receive_final()
+
+    client = AsyncClient()
+    client.cookies["sessionid"] = session_during_key_rotation
+    page = await client.get(f"/c/{alice_conversation.public_id}/")
+    assert page.status_code == 200
+    assert "Still there?" in page.text
 
 
 async def test_someone_elses_conversation_looks_like_a_missing_one(
