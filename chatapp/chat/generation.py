@@ -228,15 +228,19 @@ class Generation:
             self._last_flush = self.loop.time()
             await relay.publish(self.group, event, elsewhere=self.watched_elsewhere)
 
-    def take_unsaved_text(self, now: float) -> tuple[int, str, str] | None:
-        """This answer's ``(pk, content, reasoning)`` for the next batched save, if it
-        has news or its heartbeat is due."""
+    def take_unsaved_text(self, now: float) -> tuple[int, str, str, str] | None:
+        """This answer's ``(pk, content, reasoning, gateway)`` for the next batched
+        save, if it has news or its heartbeat is due.
+
+        The gateway is the one answering after any failover: should this process
+        die, recovery prices what streamed at that gateway's rates.
+        """
         lengths = (len(self.reasoning), len(self.text))
         heartbeat_due = now - self._saved_at >= settings.CHAT_HEARTBEAT_SECONDS
         if lengths == self._saved_lengths and not heartbeat_due:
             return None
         self._saved_lengths, self._saved_at = lengths, now
-        return self.message.pk, self.text, self.reasoning
+        return self.message.pk, self.text, self.reasoning, self.route.endpoint.name
 
     def snapshot(self) -> dict:
         return {

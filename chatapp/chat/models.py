@@ -201,8 +201,9 @@ class Message(models.Model):
         return f"{self.role} message {self.pk}"
 
     @classmethod
-    def save_streaming_text(cls, texts: list[tuple[int, str, str]]) -> None:
-        """Save ``(pk, content, reasoning)`` of answers being written, and their heartbeat.
+    def save_streaming_text(cls, texts: list[tuple[int, str, str, str]]) -> None:
+        """Save ``(pk, content, reasoning, provider)`` of answers being written, and their
+        heartbeat.
 
         One statement run for every row: Django's bulk_update builds a CASE
         with a branch per row for each field, which for 200 streaming answers
@@ -211,17 +212,20 @@ class Message(models.Model):
         """
         quote = connection.ops.quote_name
         table = quote(cls._meta.db_table)
-        content, reasoning, heartbeat_at, pk, status = (
+        content, reasoning, provider, heartbeat_at, pk, status = (
             quote(cls._meta.get_field(name).column)
-            for name in ("content", "reasoning", "heartbeat_at", "id", "status")
+            for name in ("content", "reasoning", "provider", "heartbeat_at", "id", "status")
         )
         # Only quoted names from the model's own metadata go into the text; values are parameters.
         statement = (
-            f"UPDATE {table} SET {content} = %s, {reasoning} = %s, {heartbeat_at} = %s "  # noqa: S608
-            f"WHERE {pk} = %s AND {status} = %s"
+            f"UPDATE {table} SET {content} = %s, {reasoning} = %s, {provider} = %s, "  # noqa: S608
+            f"{heartbeat_at} = %s WHERE {pk} = %s AND {status} = %s"
         )
         beat = connection.ops.adapt_datetimefield_value(timezone.now())
-        rows = [(text, thought, beat, key, Status.STREAMING.value) for key, text, thought in texts]
+        streaming = Status.STREAMING.value
+        rows = [
+            (text, thought, gateway, beat, key, streaming) for key, text, thought, gateway in texts
+        ]
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.executemany(statement, rows)
 

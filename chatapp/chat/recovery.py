@@ -105,8 +105,11 @@ def _usage_of_interrupted(message: Message) -> UsageRecord:
             estimated=True,
         )
     else:
-        # The first route: which one a failover had reached died with the process.
-        route = choice.routes[0]
+        # The gateway the streaming saves last named; the first, if none was saved.
+        route = next(
+            (route for route in choice.routes if route.endpoint.name == message.provider),
+            choice.routes[0],
+        )
         # Text only: an image counts as a typical one, so its file need not be read.
         earlier = conversation.messages_before(message, with_images=False)
         request = generation.build_request(conversation, message, earlier)

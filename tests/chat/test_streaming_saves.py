@@ -30,12 +30,18 @@ def test_streaming_answers_get_their_text_and_a_heartbeat(answers):
     before = timezone.now()
 
     thought = "Think of a <heap> & its\\nrules"
-    Message.save_streaming_text([(first.pk, "Heaps are trees", thought), (second.pk, "", "é 中")])
+    Message.save_streaming_text(
+        [(first.pk, "Heaps are trees", thought, "Gateway A"), (second.pk, "", "é 中", "Gateway B")]
+    )
 
     first.refresh_from_db()
     second.refresh_from_db()
-    assert (first.content, first.reasoning) == ("Heaps are trees", thought)
-    assert (second.content, second.reasoning) == ("", "é 中")
+    assert (first.content, first.reasoning, first.provider) == (
+        "Heaps are trees",
+        thought,
+        "Gateway A",
+    )
+    assert (second.content, second.reasoning, second.provider) == ("", "é 中", "Gateway B")
     assert first.heartbeat_at >= before and second.heartbeat_at >= before
     assert first.status == second.status == Status.STREAMING
 
@@ -43,7 +49,7 @@ def test_streaming_answers_get_their_text_and_a_heartbeat(answers):
 def test_an_answer_finished_meanwhile_keeps_its_final_text(answers):
     finished = answers(Status.COMPLETE, content="The whole answer.")
 
-    Message.save_streaming_text([(finished.pk, "The whole", "")])
+    Message.save_streaming_text([(finished.pk, "The whole", "", "Gateway A")])
 
     finished.refresh_from_db()
     assert finished.content == "The whole answer."
@@ -53,7 +59,7 @@ def test_an_answer_finished_meanwhile_keeps_its_final_text(answers):
 def test_recovery_sees_the_heartbeat_as_recent(answers):
     streaming = answers(Status.STREAMING)
 
-    Message.save_streaming_text([(streaming.pk, "so far", "")])
+    Message.save_streaming_text([(streaming.pk, "so far", "", "Gateway A")])
 
     recent = timezone.now() - timedelta(seconds=5)
     assert Message.objects.filter(pk=streaming.pk, heartbeat_at__gt=recent).exists()

@@ -1,6 +1,7 @@
 """A model offered by several gateways keeps answering when the first one fails."""
 
 import asyncio
+import contextlib
 import json
 
 import pytest
@@ -9,7 +10,9 @@ from asgiref.sync import sync_to_async
 from chatapp.chat import generation, services
 from chatapp.chat.models import Conversation, Message, Role, Status
 from chatapp.gateways.models import ModelOffering, Provider
+from chatapp.providers.simulator import SimulatorServer
 from chatapp.usage.models import UsageRecord
+from tests.conftest import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -84,6 +87,34 @@ async def test_a_failing_gateway_hands_over_to_the_next(
     assert "simulated answer" in reply.content
     usage = await UsageRecord.objects.aget(message=reply)
     assert (usage.provider, usage.outcome) == ("Gateway B", "complete")
+
+
+async def test_while_it_streams_the_answer_names_the_gateway_that_took_over(
+    alice, failing_gateway, monkeypatch
+):
+    """What recovery prices an answer at, should its process die mid-answer."""
+    monkeypatch.setenv("FAILOVER_TEST_KEY", SECRET)
+    _, failing_url = failing_gateway
+    slow = SimulatorServer(chunk_delay=0.02)
+    await slow.start()
+    await sync_to_async(_provider)("Gateway A", failing_url, 1, "openai/o4-mini")
+    await sync_to_async(_provider)("Gateway B", slow.base_url, 2, "o4-mini-2025-04-16")
+    conversation = await Conversation.objects.acreate(owner=alice, model="o4-mini")
+    reply = await services.send_message(conversation, {"message": "Think it over"})
+    task = generation.running(conversation.pk).task
+
+    async def saved_mid_answer() -> bool:
+        message = await Message.objects.aget(pk=reply.pk)
+        return message.status == Status.STREAMING and message.reasoning != ""
+
+    try:
+        await wait_for(saved_mid_answer, timeout=10)
+        assert (await Message.objects.aget(pk=reply.pk)).provider == "Gateway B"
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await slow.stop()
 
 
 async def test_when_every_gateway_fails_the_person_reads_why(

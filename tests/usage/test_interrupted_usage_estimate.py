@@ -1,12 +1,15 @@
 """An answer its process died writing was still billed: its question and what streamed."""
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
+from asgiref.sync import sync_to_async
 from django.utils import timezone
 
 from chatapp.chat import recovery
 from chatapp.chat.models import Attachment, ImageBlob, Message, Role, Status
+from chatapp.gateways.models import ModelOffering, Provider
 from chatapp.providers.parsing import IMAGE_ESTIMATE_TOKENS, estimate_tokens
 from chatapp.usage.models import UsageRecord
 from tests.chat.live import deltas
@@ -16,7 +19,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 QUESTION = "Walk me through how a B-tree splits a full node, with an example. " * 20
 
 
-async def orphaned_answer(conversation, *, model: str, images: int = 0) -> Message:
+async def orphaned_answer(
+    conversation, *, model: str, images: int = 0, provider: str = ""
+) -> Message:
     """An answer left streaming by a process whose last heartbeat was long ago."""
     question = await Message.objects.acreate(
         conversation=conversation, role=Role.USER, content=QUESTION
@@ -40,6 +45,7 @@ async def orphaned_answer(conversation, *, model: str, images: int = 0) -> Messa
         in_reply_to=question,
         status=Status.STREAMING,
         model=model,
+        provider=provider,
         reasoning_effort="low",
         reasoning="Split the node at its median key. " * 30,
         content="A full node of order 4 holds three keys; " * 10,
@@ -78,6 +84,33 @@ async def test_images_count_without_their_files_being_read(alice_conversation):
 
     record = await UsageRecord.objects.aget(message_id=with_images.pk)
     assert record.prompt_tokens == text_only + 2 * IMAGE_ESTIMATE_TOKENS
+
+
+def offer_o4_mini(name: str, priority: int, price: str) -> None:
+    provider = Provider.objects.create(
+        name=name, base_url="http://127.0.0.1:9/v1", priority=priority
+    )
+    ModelOffering.objects.create(
+        provider=provider,
+        model_id="o4-mini",
+        input_price=Decimal(price),
+        cached_input_price=Decimal(price),
+        output_price=Decimal(price),
+    )
+
+
+async def test_an_answer_failed_over_is_priced_at_the_gateway_that_answered(alice_conversation):
+    await sync_to_async(offer_o4_mini)("Free gateway", 1, "0")
+    await sync_to_async(offer_o4_mini)("Paid gateway", 2, "10")
+    # The streaming saves name the gateway answering after the free one failed.
+    await orphaned_answer(alice_conversation, model="o4-mini", provider="Paid gateway")
+
+    assert await recovery.interrupt_orphans() == 1
+
+    record = await UsageRecord.objects.aget()
+    assert record.provider == "Paid gateway"
+    tokens = record.prompt_tokens + record.completion_tokens
+    assert record.cost == pytest.approx(Decimal(tokens) * 10 / 1_000_000, abs=Decimal("1e-6"))
 
 
 async def test_a_model_no_longer_offered_still_counts_what_streamed(alice_conversation):
