@@ -8,6 +8,7 @@ touch it; Stop cancels it.
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, field, replace
 
 from channels.db import database_sync_to_async
@@ -252,9 +253,12 @@ class Generation:
         }
 
     def stop(self) -> None:
-        if self.task is not None and not self.task.done():
-            self.stop_requested = True
-            self.task.cancel()
+        # Once stopping or finishing, the answer is being saved as it ended: a
+        # second Stop (another tab, a double click) must not cancel that save.
+        if self.stop_requested or self.finishing or self.task is None or self.task.done():
+            return
+        self.stop_requested = True
+        self.task.cancel()
 
     async def _finish(self, status: str, error: str) -> None:
         try:
@@ -509,18 +513,61 @@ class Requests:
 
     @staticmethod
     async def _answer_one(layer, request: dict) -> None:
-        running = _by_message.get(request.get("message_id"))
+        message_id = request.get("message_id")
+        running = _by_message.get(message_id)
         match request.get("type"):
             case "generation.stop" if running is not None:
                 running.stop()
+            case "generation.stop":
+                _before_launch.note(message_id, STOP)
             case "generation.snapshot":
-                if running is None:  # it ended meanwhile: the socket reads the stored answer
-                    reply = {"type": "chat.snapshot", "message_id": request.get("message_id")}
+                if running is None:
+                    # Ended meanwhile, or saved and not started yet (its text is
+                    # empty either way): the socket reads the stored answer.
+                    _before_launch.note(message_id, WATCHED)
+                    reply = {"type": "chat.snapshot", "message_id": message_id}
                 else:
                     # A socket in another process asks: stream to the layer from now on.
                     running.watched_elsewhere = True
                     reply = running.snapshot()
                 await layer.send(request["reply_to"], reply)
+
+
+STOP, WATCHED = "stop", "watched"
+
+
+class RequestsBeforeLaunch:
+    """Requests for answers saved as streaming whose generation has not started yet.
+
+    A send saves its answer, tells every viewer, then starts generating; a
+    Stop from another tab, or a socket in another process asking to watch,
+    can arrive in between. Dropped, the Stop was lost (the answer ran to the
+    end) and the other process heard nothing of the answer. Kept here a
+    minute, for ``launch`` to act on; an answer that had already ended is
+    never launched, and its note lapses.
+    """
+
+    KEEP_SECONDS = 60.0
+
+    def __init__(self) -> None:
+        self._notes: dict[int, tuple[float, set[str]]] = {}
+
+    def note(self, message_id: object, request: str) -> None:
+        if not isinstance(message_id, int):
+            return
+        now = time.monotonic()
+        self._notes = {
+            pk: note for pk, note in self._notes.items() if now - note[0] < self.KEEP_SECONDS
+        }
+        self._notes.setdefault(message_id, (now, set()))[1].add(request)
+
+    def take(self, message_id: int) -> set[str]:
+        if not self._notes:
+            return set()
+        return self._notes.pop(message_id, (0.0, set()))[1]
+
+
+_before_launch = RequestsBeforeLaunch()
 
 
 _requests = Requests()
@@ -540,17 +587,24 @@ def launch(
     watched_elsewhere: bool,
 ) -> Generation:
     """Start writing ``reply``, saved as streaming with ``requests_channel()``."""
+    early = _before_launch.take(reply.pk)
     generation = Generation(
         conversation=conversation,
         message=reply,
         request=request,
         routes=routes,
-        watched_elsewhere=watched_elsewhere,
+        watched_elsewhere=watched_elsewhere or WATCHED in early,
     )
     _running[conversation.pk] = generation
     _by_message[reply.pk] = generation
-    generation.task = asyncio.create_task(generation.run(), name=f"generation-{reply.pk}")
+    # Started at once: a task cancelled before its first step never runs its
+    # body, so a Stop then left the answer streaming and the conversation busy.
+    generation.task = asyncio.Task(
+        generation.run(), loop=generation.loop, name=f"generation-{reply.pk}", eager_start=True
+    )
     _saves.keep_running()
+    if STOP in early:
+        generation.stop()
     return generation
 
 
