@@ -31,6 +31,23 @@ BROWSER_EVENTS = {
 class ConversationConsumer(AsyncWebsocketConsumer):
     conversation: Conversation | None = None
 
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # Here, not in disconnect(): a consumer that crashed never hears its
+            # disconnect, and kept its place among the viewers and its subscription.
+            if self.conversation is not None:
+                await self._stop_watching()
+
+    async def _stop_watching(self) -> None:
+        group = self.conversation.group_name
+        relay.unwatch(group, self)
+        try:
+            await self.channel_layer.group_discard(group, self.channel_name)
+        except Exception:
+            logger.warning("could not leave a conversation's group", exc_info=True)
+
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
@@ -88,11 +105,6 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         # snapshot reads the database, through the async ORM.
         await getattr(self, event["type"].replace(".", "_"))(event)
 
-    async def disconnect(self, code: int) -> None:
-        if self.conversation is not None:
-            relay.unwatch(self.conversation.group_name, self)
-            await self.channel_layer.group_discard(self.conversation.group_name, self.channel_name)
-
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None):
         if text_data is None or len(text_data) > MAX_FRAME_BYTES:
             await self._notify("That message could not be read. Reload the page and try again.")
@@ -127,6 +139,10 @@ class ConversationConsumer(AsyncWebsocketConsumer):
                 await self._notify("Unknown action.")
         except services.SendRefused as refusal:
             await self._notify(str(refusal))
+        except Exception:
+            # The socket stays open, and what was typed stays in the composer.
+            logger.exception("could not handle a frame from the browser")
+            await self._notify("Something went wrong on our side. Nothing was sent; try again.")
 
     async def _notify(self, text: str) -> None:
         await self.send(

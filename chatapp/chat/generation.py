@@ -40,7 +40,7 @@ from chatapp.usage.models import Outcome, UsageRecord
 
 from . import relay
 from .markdown import render_markdown
-from .models import Conversation, Message, Role, Status
+from .models import Conversation, Message, Role, Status, storable
 
 logger = logging.getLogger(__name__)
 
@@ -145,13 +145,13 @@ class Generation:
             match event:
                 case ReasoningDelta(text=text):
                     self._mark_first_token()
-                    self.reasoning += text
+                    self.reasoning += storable(text)
                 case TextDelta(text=text):
                     self._mark_first_token()
                     if self.reasoning_seconds is None:
                         self.reasoning_seconds = self.loop.time() - self.started
                         self._announce_thought = True
-                    self.text += text
+                    self.text += storable(text)
                 case ToolCallDelta():
                     self.tool_calls.add(event)
                 case Usage():
@@ -290,13 +290,17 @@ class Generation:
         message.content = self.text
         message.reasoning = self.reasoning
         message.status = status
-        message.error = error
+        message.error = storable(error)
         message.model = self.route.model_id
         message.provider = self.route.endpoint.name
         message.reasoning_tokens = usage.reasoning_tokens if usage else None
         message.reasoning_seconds = self.reasoning_seconds
         message.tool_calls = [
-            {"id": call.id, "name": call.name, "arguments": call.arguments}
+            {
+                "id": call.id and storable(call.id),
+                "name": storable(call.name),
+                "arguments": storable(call.arguments),
+            }
             for call in self.tool_calls.calls
         ]
         message.finished_at = timezone.now()

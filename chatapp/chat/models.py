@@ -18,6 +18,16 @@ from .images import image_tokens
 PAGE_SIZE = 50
 
 
+def storable(text: str) -> str:
+    """``text`` without NUL characters, which PostgreSQL's text and jsonb refuse.
+
+    One in a member's message or a gateway's stream failed every save of it,
+    and the batched save with it, which holds every streaming answer of the
+    process. Nothing readable is lost.
+    """
+    return text.replace("\x00", "")
+
+
 class Effort(models.TextChoices):
     LOW = "low", "Low"
     MEDIUM = "medium", "Medium"

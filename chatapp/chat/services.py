@@ -30,6 +30,7 @@ from .models import (
     Message,
     Role,
     Status,
+    storable,
     without_images,
 )
 
@@ -39,6 +40,9 @@ TITLE_CHARS = 80
 
 class SendRefused(Exception):
     """A send the user must be told about; the message says why, in plain words."""
+
+
+CONVERSATION_GONE = "This conversation was deleted, in another tab perhaps. Start a new one."
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,8 @@ class SendRequest:
 def parse_send(payload: dict, conversation: Conversation) -> SendRequest:
     """Validate a send frame from the browser, whatever it contains."""
     text = payload.get("message")
+    if isinstance(text, str):
+        text = storable(text)
     if not isinstance(text, str) or not text.strip():
         raise SendRefused("Write a message first.")
     if len(text) > MAX_MESSAGE_CHARS:
@@ -97,7 +103,10 @@ def _lock_idle_conversation(conversation: Conversation) -> Conversation:
 
     Call inside a transaction: the lock is what keeps two sends from both starting.
     """
-    locked = _lockable_conversations().get(pk=conversation.pk)
+    try:
+        locked = _lockable_conversations().get(pk=conversation.pk)
+    except Conversation.DoesNotExist:
+        raise SendRefused(CONVERSATION_GONE) from None
     if locked.busy:
         raise SendRefused(
             "A reply is still being written in this conversation. "

@@ -145,8 +145,13 @@ def _tool_call_delta(call: dict) -> ToolCallDelta:
     )
 
 
+# More tokens than any request could hold: a gateway's garbage, not a count.
+# Taken as is, it overflowed the usage row and its cost, and the answer was lost.
+MAX_TOKEN_COUNT = 100_000_000
+
+
 def _int(value: object) -> int:
-    return value if isinstance(value, int) and value >= 0 else 0
+    return value if isinstance(value, int) and 0 <= value <= MAX_TOKEN_COUNT else 0
 
 
 def usage_from_dict(usage: dict) -> Usage:
