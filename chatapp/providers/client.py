@@ -204,7 +204,11 @@ async def _attempt(endpoint: Endpoint, body: dict, deadline: float) -> AsyncIter
                 if not response.is_success:
                     raw = await response.aread()
                     raise error_from_response(
-                        response.status_code, raw, dict(response.headers), endpoint.name
+                        response.status_code,
+                        raw,
+                        dict(response.headers),
+                        endpoint.name,
+                        secret=endpoint.api_key,
                     )
             source = _ChunkSource(response, endpoint.name)
             chunks = await stack.enter_async_context(aclosing(source.chunks()))
@@ -214,7 +218,7 @@ async def _attempt(endpoint: Endpoint, body: dict, deadline: float) -> AsyncIter
                 if chunk is None:
                     break
                 if isinstance(chunk.get("error"), dict | str):
-                    raise error_from_stream_event(chunk, endpoint.name)
+                    raise error_from_stream_event(chunk, endpoint.name, secret=endpoint.api_key)
                 for event in parser.feed(chunk):
                     generated_chars += _generated_chars(event)
                     if isinstance(event, ReasoningDelta):
@@ -443,7 +447,11 @@ async def list_models(endpoint: Endpoint) -> list[str]:
         if not response.is_success:
             raise endpoint.redact(
                 error_from_response(
-                    response.status_code, response.content, dict(response.headers), endpoint.name
+                    response.status_code,
+                    response.content,
+                    dict(response.headers),
+                    endpoint.name,
+                    secret=endpoint.api_key,
                 )
             )
         try:

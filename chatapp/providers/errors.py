@@ -37,9 +37,12 @@ class ProviderError(Exception):
 
 
 def error_from_response(
-    status: int, body: bytes, headers: dict[str, str], provider: str
+    status: int, body: bytes, headers: dict[str, str], provider: str, *, secret: str = ""
 ) -> ProviderError:
-    """Turn a non-2xx answer into a ProviderError, reading OpenAI-style bodies defensively."""
+    """Turn a non-2xx answer into a ProviderError, reading OpenAI-style bodies defensively.
+
+    ``secret`` (the key sent) is masked in the gateway's own words.
+    """
     detail, code, param = _parse_error_body(body)
     retry_after = parse_retry_after(headers.get("retry-after"))
     retryable = status in RETRYABLE_STATUSES
@@ -80,7 +83,7 @@ def error_from_response(
         message = f"{provider} answered with an unexpected status {status}."
     # The gateway's own words help with these two; the others say all there is.
     if detail and status in (400, 404):
-        message = f"{message} ({_shorten(detail)})"
+        message = f"{message} ({_gateway_words(detail, secret)})"
     return ProviderError(
         message=message,
         status=status,
@@ -91,7 +94,7 @@ def error_from_response(
     )
 
 
-def error_from_stream_event(payload: dict, provider: str) -> ProviderError:
+def error_from_stream_event(payload: dict, provider: str, *, secret: str = "") -> ProviderError:
     """An error object a gateway sent as a data event after the stream started.
 
     OpenRouter puts an HTTP-like number in ``code``; others a string. Either
@@ -100,7 +103,7 @@ def error_from_stream_event(payload: dict, provider: str) -> ProviderError:
     """
     detail, code, _ = _parse_error_body(json.dumps(payload).encode())
     status = int(code) if code and code.isdigit() else None
-    text = f": {_shorten(detail)}" if detail else "."
+    text = f": {_gateway_words(detail, secret)}" if detail else "."
     return ProviderError(
         message=f"{provider} reported an error during the answer{text}",
         status=status,
@@ -155,6 +158,21 @@ def parse_retry_after(value: str | None) -> float | None:
         seconds = (when - datetime.now(UTC)).total_seconds()
         return max(seconds, 0.0)
     return seconds if seconds >= 0 else None
+
+
+# Keys a gateway may echo in its words: OpenAI-style keys and bearer tokens.
+_KEY_LIKE = re.compile(r"\bsk-[A-Za-z0-9_-]{6,}|(?i:\bbearer\s+)[A-Za-z0-9._~+/=-]{6,}")
+
+
+def _gateway_words(detail: str, secret: str) -> str:
+    """A gateway's error text, fit to show a member: keys masked first, then shortened.
+
+    Shortened first, a key cut at the limit no longer matched the mask, and
+    most of it reached the page.
+    """
+    if secret:
+        detail = detail.replace(secret, "[redacted]")
+    return _shorten(_KEY_LIKE.sub("[redacted]", detail))
 
 
 def _shorten(text: str, limit: int = 200) -> str:

@@ -157,6 +157,18 @@ KEY_ECHOES = {
     "mid-stream error": Answer(
         body=f'data: {{"error": {{"message": "key {API_KEY} suspended"}}}}\n\n'.encode()
     ),
+    # Shortened before masking, the key was cut at the limit and most of it shown.
+    "key across the length limit": Answer.error(
+        400, {"error": {"message": "Bad request. " + "x" * 171 + f" {API_KEY} and more"}}
+    ),
+    "key across the limit, mid-stream": Answer(
+        body=f'data: {{"error": {{"message": "{"y" * 184} {API_KEY} and more"}}}}\n\n'.encode()
+    ),
+}
+# Another gateway's key, or a token, in the gateway's words: masked as well.
+OTHER_SECRETS = {
+    "another key": "sk-proj-Zq81mW0pLx7vN3bT",
+    "a bearer token": "Bearer eyJhbGciOiJIUzI1NiJ9.e30.abc123",
 }
 
 
@@ -170,7 +182,17 @@ async def test_a_key_echoed_by_the_gateway_never_reaches_the_person(gateway, cap
     assert error is not None
     assert "[redacted]" in error.message
     for shown in (error.message, str(error), repr(error), caplog.text):
-        assert API_KEY not in shown
+        assert API_KEY[:10] not in shown
+
+
+@pytest.mark.parametrize("secret", OTHER_SECRETS.values(), ids=OTHER_SECRETS.keys())
+async def test_other_secrets_in_the_gateways_words_are_masked(gateway, secret):
+    gateway.will_answer(Answer.error(400, {"error": {"message": f"Not allowed: {secret}"}}))
+
+    error = (await collect(stream_chat(endpoint_at(gateway), REQUEST))).error
+
+    assert "Not allowed: [redacted]" in error.message
+    assert secret.split()[-1][:10] not in error.message
 
 
 async def test_the_simulator_echoes_the_key_and_the_client_hides_it(simulator, caplog):
