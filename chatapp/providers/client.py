@@ -455,7 +455,9 @@ async def list_models(endpoint: Endpoint) -> list[str]:
                 )
             )
         try:
-            data = response.json().get("data", [])
+            data = response.json().get("data")
+            if not isinstance(data, list):
+                raise ValueError("no list of models")
             return sorted(str(item["id"]) for item in data if isinstance(item, dict))
         except (ValueError, AttributeError, KeyError):
             raise ProviderError(

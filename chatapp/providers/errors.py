@@ -102,7 +102,8 @@ def error_from_stream_event(payload: dict, provider: str, *, secret: str = "") -
     has reached the caller).
     """
     detail, code, _ = _parse_error_body(json.dumps(payload).encode())
-    status = int(code) if code and code.isdigit() else None
+    # Only a plain HTTP-like number ("²" and 5,000 digits are digits too).
+    status = int(code) if code and code.isascii() and code.isdigit() and len(code) == 3 else None
     text = f": {_gateway_words(detail, secret)}" if detail else "."
     return ProviderError(
         message=f"{provider} reported an error during the answer{text}",

@@ -1,6 +1,7 @@
 """Errors a person understands, and an API key that never shows, through real HTTP."""
 
 import asyncio
+import json
 import logging
 
 import httpx
@@ -21,7 +22,7 @@ from tests.conftest import free_port
 
 from .conftest import ERROR_CONTRACT
 from .helpers import API_KEY, collect, endpoint_at
-from .scripted import Answer
+from .scripted import Answer, ScriptedGateway
 
 REQUEST = ChatRequest(model="o4-mini", messages=(ChatMessage("user", "Hello"),))
 
@@ -212,6 +213,46 @@ async def test_listing_models_reports_the_same_errors():
         await list_models(endpoint)
 
     assert raised.value.message == "Could not connect to AIgateway: the connection was refused."
+
+
+MALFORMED_MODEL_LISTS = {
+    "no list": {"data": None},
+    "a number": {"data": 5},
+    "no data": {"object": "list"},
+    "ids missing": {"data": [{"object": "model"}]},
+}
+
+
+@pytest.mark.parametrize("body", MALFORMED_MODEL_LISTS.values(), ids=MALFORMED_MODEL_LISTS.keys())
+async def test_a_malformed_model_list_is_a_clear_error(body):
+    server = ScriptedGateway()  # not `gateway`: a GET carries no completion request to check
+    await server.start()
+    server.will_answer(Answer.json(body))
+
+    try:
+        with pytest.raises(ProviderError) as raised:
+            await list_models(endpoint_at(server, "AIgateway"))
+    finally:
+        await server.stop()
+
+    assert raised.value.message == "AIgateway answered the model list in an unknown format."
+
+
+# A mid-stream error's code: an HTTP-like number decides retrying; other digits do not.
+STREAM_ERROR_CODES = {"503": 503, "²": None, "9" * 5000: None, "42": None, "overloaded": None}
+
+
+@pytest.mark.parametrize(
+    "code", STREAM_ERROR_CODES, ids=["503", "superscript", "huge", "42", "words"]
+)
+async def test_a_mid_stream_error_code_is_read_as_a_status_only_when_it_is_one(gateway, code):
+    event = json.dumps({"error": {"message": "Trouble", "code": code}})
+    gateway.will_answer(Answer(body=f"data: {event}\n\n".encode()))
+
+    error = (await collect(stream_chat(endpoint_at(gateway), REQUEST, retry=NO_RETRY))).error
+
+    assert error.status == STREAM_ERROR_CODES[code]
+    assert "reported an error during the answer: Trouble" in error.message
 
 
 @pytest.fixture
