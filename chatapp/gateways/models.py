@@ -16,6 +16,21 @@ FAMILY_CHOICES = [("", "Detect from the model id")] + [
 ]
 
 
+# Variables that hold the server's own secrets, never a gateway's key: the key
+# is sent to the gateway's URL, which whoever edits the gateway chooses.
+SERVER_SECRET_MARKS = ("SECRET", "PASSWORD", "DATABASE", "REDIS", "POSTGRES")
+SERVER_SECRET_PREFIXES = ("AWS_", "DJANGO_")
+
+
+def is_gateway_key_variable(name: str) -> bool:
+    upper = name.upper()
+    return (
+        upper.endswith(("_KEY", "_TOKEN"))
+        and not any(mark in upper for mark in SERVER_SECRET_MARKS)
+        and not upper.startswith(SERVER_SECRET_PREFIXES)
+    )
+
+
 class Provider(models.Model):
     """An OpenAI-compatible gateway. Its key stays in the server's environment."""
 
@@ -69,16 +84,28 @@ class Provider(models.Model):
             raise ValidationError(
                 {"api_key_env": "Give the variable's name (letters, digits, _), not the key."}
             )
+        if self.api_key_env and not is_gateway_key_variable(self.api_key_env):
+            raise ValidationError(
+                {
+                    "api_key_env": "Name a variable that holds a gateway key: its name ends in "
+                    "_KEY or _TOKEN, and it is not one of the server's own secrets "
+                    "(SECRET_KEY, database, cloud credentials)."
+                }
+            )
 
     @property
     def api_key(self) -> str:
-        return os.environ.get(self.api_key_env, "") if self.api_key_env else ""
+        if not self.api_key_env or not is_gateway_key_variable(self.api_key_env):
+            return ""
+        return os.environ.get(self.api_key_env, "")
 
     @property
     def key_status(self) -> str:
         """What an admin may see of the key: whether it is set, and its last characters."""
         if not self.api_key_env:
             return "no key needed"
+        if not is_gateway_key_variable(self.api_key_env):
+            return f"{self.api_key_env} is not a gateway key variable: not sent"
         key = self.api_key
         if not key:
             return f"{self.api_key_env} is not set"

@@ -81,6 +81,50 @@ def test_a_key_pasted_in_place_of_a_variable_name_is_refused(admin_client):
     assert not Provider.objects.exists()
 
 
+# The key is sent to the gateway's URL, which whoever edits the gateway picks:
+# a server secret named as the key would go there.
+SERVER_SECRETS = ["SECRET_KEY", "DATABASE_URL", "AWS_SECRET_ACCESS_KEY", "DJANGO_SECRET_KEY"]
+
+
+@pytest.mark.parametrize("variable", SERVER_SECRETS)
+def test_a_server_secret_cannot_be_named_as_a_gateways_key(admin_client, variable, monkeypatch):
+    monkeypatch.setenv(variable, "postgres://app:hunter2@db/app")
+    response = admin_client.post(
+        reverse("admin:gateways_provider_add"),
+        {
+            "name": "Exfiltrator",
+            "preset": "",
+            "base_url": "https://attacker.example/v1",
+            "api_key_env": variable,
+            "enabled": "on",
+            "priority": "10",
+            "read_timeout": "300",
+            "deadline": "900",
+            "offerings-TOTAL_FORMS": "0",
+            "offerings-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 200
+    assert "not one of the server&#x27;s own secrets" in response.content.decode()
+    assert not Provider.objects.exists()
+
+
+def test_a_server_secret_already_named_is_neither_sent_nor_shown(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "a-server-secret-0123456789")
+    provider = Provider(name="Old row", base_url="https://x.example/v1", api_key_env="SECRET_KEY")
+
+    assert provider.endpoint().api_key == ""
+    assert "6789" not in provider.key_status
+
+
+@pytest.mark.parametrize("variable", ["AIMLAPI_API_KEY", "AZURE_OPENAI_API_KEY", "HF_TOKEN"])
+def test_gateway_key_variables_are_accepted(variable, monkeypatch):
+    monkeypatch.setenv(variable, "sk-gateway-key-0123456789")
+    provider = Provider(name="Fine", base_url="https://x.example/v1", api_key_env=variable)
+    provider.full_clean()
+    assert provider.endpoint().api_key == "sk-gateway-key-0123456789"
+
+
 def test_listing_a_gateways_models(admin_client, live_simulator_url):
     provider = Provider.objects.create(name="Sim", base_url=live_simulator_url)
     response = admin_client.post(
