@@ -4,6 +4,7 @@ import asyncio
 import json
 import logging
 import math
+from urllib.parse import parse_qs
 
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
@@ -73,8 +74,9 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
         async with self.relay_lock:
-            # Watching and reading the answer so far, with no await between.
+            # Watching before reading what to send: nothing falls in between.
             relay.watch(group, self)
+            await self._catch_up()
             await self._send_newest_answer()
 
     async def deliver(self, event: dict) -> None:
@@ -148,6 +150,43 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         await self.send(
             text_data=render_to_string(
                 "chat/conversation.html#composer_status", {"status_text": text}
+            )
+        )
+
+    async def _catch_up(self) -> None:
+        """A page missing turns gets the latest page of messages whole.
+
+        The page says the newest message it showed (``?seen=``). A socket that
+        reconnects after a turn was sent while it was away (another tab, a
+        server restart), or a page rendered just before a send, lacked the new
+        question and answer, and every delta and the final answer for them
+        aimed at elements that were not there. The URL is the page's first:
+        after live turns, a reconnect reloads the list too.
+        """
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        if "seen" not in query:
+            return  # not a page of ours: it says nothing of what it shows
+        try:
+            seen = int(query["seen"][0])
+        except ValueError:
+            seen = 0
+        newest = (
+            await Message.objects.filter(conversation=self.conversation)
+            .order_by("-pk")
+            .values_list("pk", flat=True)
+            .afirst()
+        )
+        if newest is None or newest <= seen:
+            return
+        chat_messages, has_older = await sync_to_async(self.conversation.page_of_messages)()
+        await self.send(
+            text_data=render_to_string(
+                "chat/conversation.html#caught_up",
+                {
+                    "conversation": self.conversation,
+                    "chat_messages": chat_messages,
+                    "has_older": has_older,
+                },
             )
         )
 

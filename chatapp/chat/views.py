@@ -34,6 +34,8 @@ def conversation_page(request, public_id):
         "conversations": request.user.conversations.all()[:100],
         "chat_messages": chat_messages,
         "has_older": has_older,
+        # Tells the socket what this page shows; it sends what the page misses.
+        "newest_shown": max((message.pk for message in chat_messages), default=0),
         "models": choices,
         "selected_model": selected,
         "efforts": Effort.choices,

@@ -217,6 +217,40 @@ def test_a_server_crash_mid_answer_leaves_it_interrupted_and_retry_completes(
     expect(retried.locator(".answer").get_by_role("table")).to_be_visible()
 
 
+# A turn written while the page's socket was away (another tab, on another process).
+TURN_WHILE_AWAY = """
+from chatapp.chat.models import Conversation, Message
+conversation = Conversation.objects.get(public_id="{public_id}")
+question = Message.objects.create(
+    conversation=conversation, role="user", content="Asked in another tab"
+)
+Message.objects.create(
+    conversation=conversation, role="assistant", in_reply_to=question, model="o4-mini",
+    content="Answered while you were away.", rendered_html="<p>Answered while you were away.</p>",
+)
+"""
+
+
+def test_a_page_whose_socket_was_away_shows_the_turn_it_missed(start_server, new_page):
+    server: LiveServer = start_server("away")
+    page = new_page(server)
+    log_in(page, server)
+    new_conversation(page)
+    send(page, "First question", effort="Low")
+    expect(answers(page).last).to_have_attribute("data-status", "complete", timeout=20_000)
+    public_id = re.search(r"/c/([0-9a-f-]{36})/", page.url).group(1)
+
+    server.stop()
+    server.manage("shell", "-c", TURN_WHILE_AWAY.format(public_id=public_id))
+    server.start()
+
+    # The page reconnects by itself and shows the turn, with no reload.
+    expect(questions(page)).to_have_count(2, timeout=20_000)
+    expect(questions(page).last).to_contain_text("Asked in another tab")
+    expect(answers(page).last).to_contain_text("Answered while you were away.")
+    expect(answers(page).first).to_contain_text("Here is a simulated answer")
+
+
 def test_a_gateway_error_is_a_clear_sentence(page: Page, app_server):
     log_in(page, app_server)
     new_conversation(page)

@@ -112,8 +112,8 @@ async def sockets(fresh_channel_layer):
     """Open websockets through the real ASGI stack; all closed, all generations ended, after."""
     opened = []
 
-    async def connect(public_id, session=None, origin=ORIGIN):
-        socket = await open_socket(public_id, session, origin)
+    async def connect(public_id, session=None, origin=ORIGIN, seen=None):
+        socket = await open_socket(public_id, session, origin, seen)
         opened.append(socket)
         return socket
 

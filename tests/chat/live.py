@@ -66,14 +66,21 @@ class Socket:
         return await self.communicator.receive_nothing(timeout=timeout)
 
 
-async def open_socket(public_id, session_key: str | None = None, origin: bytes | None = ORIGIN):
+async def open_socket(
+    public_id,
+    session_key: str | None = None,
+    origin: bytes | None = ORIGIN,
+    seen: int | None = None,
+):
+    """``seen``: the newest message the page showed, as a page's socket says."""
     headers = []
     if origin is not None:
         headers.append((b"origin", origin))
     if session_key is not None:
         headers.append((b"cookie", f"sessionid={session_key}".encode()))
+    query = "" if seen is None else f"?seen={seen}"
     communicator = WebsocketCommunicator(
-        application, f"/ws/conversations/{public_id}/", headers=headers
+        application, f"/ws/conversations/{public_id}/{query}", headers=headers
     )
     connected, detail = await communicator.connect(timeout=5)
     socket = Socket(communicator, connected)

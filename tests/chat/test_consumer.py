@@ -419,6 +419,43 @@ async def test_a_socket_opened_after_the_answer_gets_the_finished_answer(
     assert await later.nothing_more()
 
 
+async def test_a_page_that_missed_a_turn_gets_the_latest_messages_on_connect(
+    sockets, alice_session, alice_conversation
+):
+    """A tab whose socket was away (a server restart) while another tab sent."""
+    other_tab = await sockets(alice_conversation.public_id, alice_session)
+    await other_tab.send(message="First question", reasoning_effort="low")
+    first_reply = await other_tab.receive_reply_id()
+    await other_tab.receive_final()
+    # This tab's page was loaded now: it shows the first turn.
+    await other_tab.send(message="Second question", reasoning_effort="low")
+    second_reply = await other_tab.receive_reply_id()
+    await other_tab.receive_final()
+
+    back = await sockets(alice_conversation.public_id, alice_session, seen=first_reply)
+
+    caught_up = parse(await back.receive()).by_id("messages")
+    assert caught_up.get("hx-swap-oob") == "innerHTML"
+    shown = [article.get("id") for article in all_by_role(caught_up, "article")]
+    assert shown[-2:] == [f"message-{second_reply - 1}", f"message-{second_reply}"]
+    assert "Second question" in caught_up.visible_text
+
+
+async def test_a_page_that_shows_everything_gets_no_list_again(
+    sockets, alice_session, alice_conversation
+):
+    tab = await sockets(alice_conversation.public_id, alice_session)
+    await tab.send(message="A question", reasoning_effort="low")
+    reply = await tab.receive_reply_id()
+    await tab.receive_final()
+
+    fresh_page = await sockets(alice_conversation.public_id, alice_session, seen=reply)
+
+    first = parse(await fresh_page.receive())
+    assert first.find_all(id="messages") == []
+    assert first.find_all("article", id=f"message-{reply}")
+
+
 async def test_every_tab_of_the_conversation_sees_the_stream(
     sockets, alice_session, alice_conversation
 ):

@@ -65,7 +65,7 @@ def test_the_composer_has_a_message_box_send_and_stop(alice_client, alice_conver
     assert by_role(composer, "button", "Send").get("type") == "submit"
     assert by_role(root, "button", "Stop")
     chat = root.by_id("chat")
-    assert chat.get("ws-connect") == f"/ws/conversations/{alice_conversation.public_id}/"
+    assert chat.get("ws-connect") == f"/ws/conversations/{alice_conversation.public_id}/?seen=0"
 
 
 def test_sidebar_lists_own_conversations_newest_first(alice_client, alice, bob):
