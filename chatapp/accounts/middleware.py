@@ -60,6 +60,17 @@ class WebsocketUser:
         return await self.app(scope, receive, send)
 
 
+async def signed_in_user(scope):
+    """The socket's user as its session says now.
+
+    Read on each send: the session may have ended since the socket opened (a
+    log-out, a password change elsewhere), and an open tab went on starting
+    answers, billed to the account, after its person had signed out.
+    """
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    return await _session_user(store(scope["session"].session_key))
+
+
 @database_sync_to_async
 def _session_user(session):
     """The session's user, checked as Django checks a page's, changing nothing.

@@ -13,6 +13,7 @@ from django.http import Http404
 from django.template.loader import render_to_string
 from django.utils.html import escape
 
+from chatapp.accounts.middleware import signed_in_user
 from chatapp.ratelimit import allow_send
 
 from . import generation, relay, services
@@ -120,6 +121,9 @@ class ConversationConsumer(AsyncWebsocketConsumer):
             return
         action = payload.get("action", "send")
         if action in ("send", "regenerate"):
+            if (await signed_in_user(self.scope)).pk != self.scope["user"].pk:
+                await self._notify("You were signed out. Reload the page and sign in to send.")
+                return
             allowed, retry_after = await allow_send(self.scope["user"].pk)
             if not allowed:
                 await self._notify(

@@ -208,6 +208,33 @@ async def test_a_login_from_before_a_key_rotation_keeps_its_tabs_working(
     assert "Still there?" in page.text
 
 
+async def sign_out(alice, session_key: str) -> None:
+    await SessionStore(session_key).adelete()
+
+
+async def change_password(alice, session_key: str) -> None:
+    alice.set_password("changed in another browser 9")
+    await alice.asave()
+
+
+# What ends a login while a tab's socket stays open.
+SIGN_OUTS = {"log out": sign_out, "password changed elsewhere": change_password}
+
+
+@pytest.mark.parametrize("end_login", SIGN_OUTS.values(), ids=SIGN_OUTS.keys())
+async def test_an_open_tab_cannot_send_once_its_login_has_ended(
+    end_login, sockets, alice, alice_session, alice_conversation
+):
+    socket = await sockets(alice_conversation.public_id, alice_session)
+    await end_login(alice, alice_session)
+
+    await socket.send(message="Still me?", model="o4-mini", reasoning_effort="low")
+
+    assert "You were signed out" in await socket.receive_status()
+    assert await Message.objects.acount() == 0
+    assert await UsageRecord.objects.acount() == 0
+
+
 async def test_someone_elses_conversation_looks_like_a_missing_one(
     sockets, alice_session, bob_conversation
 ):
