@@ -330,47 +330,69 @@ async def regenerate(conversation: Conversation, payload: dict) -> Message:
     return turn.reply
 
 
-def attach_image(conversation: Conversation, upload) -> Attachment:
-    """Validate, clean and store one uploaded image for the conversation's next message.
+def attach_images(conversation: Conversation, uploads: list) -> list[Attachment]:
+    """Validate, clean and store uploaded images for the conversation's next message.
 
-    Raises ImageRejected with a sentence for the member. Identical bytes are
-    stored once and shared.
+    All or none: a request whose third image is refused stored the first two,
+    unseen by a page that was told the upload failed, and they counted
+    against the limit. Raises ImageRejected with a sentence for the member.
+    Identical bytes are stored once and shared.
     """
-    pending = conversation.attachments.filter(message__isnull=True).count()
-    if pending >= settings.CHAT_MAX_IMAGES_PER_MESSAGE:
-        raise ImageRejected(
-            f"Attach at most {settings.CHAT_MAX_IMAGES_PER_MESSAGE} images to one message."
-        )
+    if not uploads:
+        raise ImageRejected("Choose an image to attach.")
+    limit = settings.CHAT_MAX_IMAGES_PER_MESSAGE
+    too_many = ImageRejected(f"Attach at most {limit} images to one message.")
+    # Before the costly decoding: a tray already full refuses at once.
+    if conversation.attachments.filter(message__isnull=True).count() + len(uploads) > limit:
+        raise too_many
+    images = [(upload.name or "", _clean_image(upload)) for upload in uploads]
+    with transaction.atomic():
+        # Locked: uploads sent side by side (one request per file) must not
+        # pass the limit together.
+        Conversation.objects.select_for_update().filter(pk=conversation.pk).exists()
+        if conversation.attachments.filter(message__isnull=True).count() + len(images) > limit:
+            raise too_many
+        return [
+            Attachment.objects.create(
+                owner=conversation.owner,
+                conversation=conversation,
+                blob=_stored_blob(image),
+                original_name=name[:255],
+            )
+            for name, image in images
+        ]
+
+
+def _clean_image(upload):
     # Read one byte past the limit, so an oversized upload is refused unread.
     data = upload.read(settings.CHAT_MAX_IMAGE_BYTES + 1)
-    image = normalize_image(
+    return normalize_image(
         data,
         filename=upload.name or "image",
         max_bytes=settings.CHAT_MAX_IMAGE_BYTES,
         max_pixels=settings.CHAT_MAX_IMAGE_PIXELS,
     )
+
+
+def _stored_blob(image) -> ImageBlob:
     blob = ImageBlob.objects.filter(sha256=image.sha256).first()
-    if blob is None:
-        blob = ImageBlob(
-            sha256=image.sha256,
-            content_type=image.content_type,
-            width=image.width,
-            height=image.height,
-            size=len(image.data),
-        )
-        blob.file.save(f"{image.sha256}.{image.format}", ContentFile(image.data), save=False)
-        try:
-            with transaction.atomic():
-                blob.save()
-        except IntegrityError:  # the same image, stored a moment ago by someone else
-            blob.file.delete(save=False)
-            blob = ImageBlob.objects.get(sha256=image.sha256)
-    return Attachment.objects.create(
-        owner=conversation.owner,
-        conversation=conversation,
-        blob=blob,
-        original_name=(upload.name or "")[:255],
+    if blob is not None:
+        return blob
+    blob = ImageBlob(
+        sha256=image.sha256,
+        content_type=image.content_type,
+        width=image.width,
+        height=image.height,
+        size=len(image.data),
     )
+    blob.file.save(f"{image.sha256}.{image.format}", ContentFile(image.data), save=False)
+    try:
+        with transaction.atomic():
+            blob.save()
+    except IntegrityError:  # the same image, stored a moment ago by someone else
+        blob.file.delete(save=False)
+        blob = ImageBlob.objects.get(sha256=image.sha256)
+    return blob
 
 
 def delete_conversation(conversation: Conversation) -> None:

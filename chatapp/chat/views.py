@@ -36,6 +36,8 @@ def conversation_page(request, public_id):
         "has_older": has_older,
         # Tells the socket what this page shows; it sends what the page misses.
         "newest_shown": max((message.pk for message in chat_messages), default=0),
+        # Uploaded and not sent yet (the page was reloaded): still the next message's.
+        "attachments": conversation.attachments.filter(message__isnull=True).select_related("blob"),
         "models": choices,
         "selected_model": selected,
         "efforts": Effort.choices,
@@ -106,13 +108,8 @@ def message_version(request, pk):
 def upload_attachments(request, public_id):
     """Store images for the next message; answer with their thumbnails for the composer."""
     conversation = get_conversation_for_user(request.user, public_id)
-    uploads = request.FILES.getlist("image")
-    attachments = []
     try:
-        if not uploads:
-            raise ImageRejected("Choose an image to attach.")
-        for upload in uploads:
-            attachments.append(services.attach_image(conversation, upload))
+        attachments = services.attach_images(conversation, request.FILES.getlist("image"))
     except ImageRejected as rejection:
         return TemplateResponse(
             request,

@@ -15,6 +15,7 @@ from PIL import Image
 from chatapp.chat import generation, services
 from chatapp.chat.models import Attachment, Conversation, ImageBlob, Message, Status
 from chatapp.gateways.models import ModelOffering, Provider
+from tests.chat.dom import by_role, parse
 from tests.providers.scripted import RECORDINGS, Answer, ScriptedGateway
 
 CONTRACT = json.loads(
@@ -125,6 +126,55 @@ def test_more_images_than_allowed_are_refused(alice_client, conversation, settin
     response = upload(alice_client, conversation, png(colour=(7, 8, 9)))
     assert response.status_code == 400
     assert "at most 2 images" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_request_with_one_bad_image_stores_none_of_them(alice_client, conversation):
+    response = alice_client.post(
+        reverse("upload_attachments", args=[conversation.public_id]),
+        {
+            "image": [
+                SimpleUploadedFile("fine.png", png(), content_type="image/png"),
+                SimpleUploadedFile("notes.png", b"not an image", content_type="image/png"),
+            ]
+        },
+    )
+
+    assert response.status_code == 400
+    assert not Attachment.objects.exists(), "the page was told it failed: nothing pending"
+
+
+@pytest.mark.django_db
+def test_several_images_at_once_are_refused_past_the_limit(alice_client, conversation, settings):
+    settings.CHAT_MAX_IMAGES_PER_MESSAGE = 2
+    upload(alice_client, conversation, png(colour=(1, 2, 3)))
+    response = alice_client.post(
+        reverse("upload_attachments", args=[conversation.public_id]),
+        {
+            "image": [
+                SimpleUploadedFile(f"{n}.png", png(colour=(n, n, n)), content_type="image/png")
+                for n in (10, 20)
+            ]
+        },
+    )
+
+    assert response.status_code == 400
+    assert "at most 2 images" in response.content.decode()
+    assert Attachment.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_images_waiting_to_be_sent_are_shown_after_a_reload(alice_client, conversation):
+    """Otherwise they are invisible, cannot be removed, and fill the tray's places."""
+    upload(alice_client, conversation, png(), name="diagram.png")
+
+    page = alice_client.get(conversation.get_absolute_url()).content.decode()
+
+    tray = parse(page).by_id("attachment-tray")
+    assert tray.find("img").get("alt").startswith("Image to send: diagram.png")
+    assert by_role(tray, "button", "Remove diagram.png")
+    pending = Attachment.objects.get()
+    assert tray.find("input", name="attachments").get("value") == str(pending.public_id)
 
 
 @pytest.mark.django_db
