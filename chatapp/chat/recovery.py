@@ -90,6 +90,9 @@ def _interrupt(message: Message) -> bool:
         )
         if updated:
             _usage_of_interrupted(message).save()
+    if updated:
+        # Shown with its pager: a regenerated answer is one of several versions.
+        message.version_number, message.version_count = message.version_position()
     return bool(updated)
 
 

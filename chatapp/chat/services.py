@@ -283,7 +283,6 @@ async def stop_generation(conversation: Conversation) -> bool:
 
 @dataclass(frozen=True)
 class Regeneration:
-    previous: Message
     reply: Message
     request: ChatRequest
     routes: tuple[Route, ...]
@@ -309,7 +308,6 @@ def _start_regeneration(conversation: Conversation, payload: dict, channel: str)
         locked.save(update_fields=["updated_at"])
     reply.version_number, reply.version_count = reply.version_position()
     return Regeneration(
-        previous=last,
         reply=reply,
         request=generation.build_request(
             locked, reply, locked.messages_before(reply, with_images=locked.has_images)
@@ -324,7 +322,7 @@ async def regenerate(conversation: Conversation, payload: dict) -> Message:
     turn = await _off_the_shared_thread(_start_regeneration)(conversation, payload, channel)
     html = render_to_string(
         "chat/conversation.html#message",
-        {"message": turn.reply, "oob": True, "replaces": turn.previous.dom_id},
+        {"message": turn.reply, "oob": True, "new_version": True},
     )
     await _start_generating(conversation, html, turn.reply, turn.request, turn.routes)
     return turn.reply

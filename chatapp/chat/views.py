@@ -100,7 +100,7 @@ def message_version(request, pk):
     return TemplateResponse(
         request,
         "chat/conversation.html#message",
-        {"message": shown, "replaces": message.dom_id, "conversation": message.conversation},
+        {"message": shown, "conversation": message.conversation},
     )
 
 

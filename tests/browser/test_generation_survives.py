@@ -217,6 +217,36 @@ def test_a_server_crash_mid_answer_leaves_it_interrupted_and_retry_completes(
     expect(retried.locator(".answer").get_by_role("table")).to_be_visible()
 
 
+def test_a_tab_showing_an_earlier_version_sees_a_new_one_stream(new_page, slow_server):
+    first = new_page(slow_server)
+    log_in(first, slow_server)
+    new_conversation(first)
+    send(first, "Name a sorting algorithm.", effort="Low")
+    expect(answers(first).last).to_have_attribute("data-status", "complete", timeout=30_000)
+    answers(first).last.get_by_role("button", name="Regenerate").click()
+    versions = answers(first).last.get_by_role("group", name="Answer versions")
+    expect(versions).to_contain_text("Version 2 of 2", timeout=30_000)
+
+    # Another tab pages back to the first version.
+    second = first.context.new_page()
+    second.goto(first.url)
+    answers(second).last.get_by_role("button", name="Previous version").click()
+    expect(answers(second).last.get_by_role("group", name="Answer versions")).to_contain_text(
+        "Version 1 of 2"
+    )
+
+    answers(first).last.get_by_role("button", name="Regenerate").click()
+
+    # The new version takes the earlier one's place, streams with no pager, then has one.
+    newest = answers(second).last
+    expect(newest).to_have_attribute("data-status", "streaming")
+    expect(newest.get_by_role("group", name="Answer versions")).to_have_count(0)
+    wait_until(second, lambda: newest.locator(".reasoning").text_content().strip(), "reasoning")
+    expect(newest).to_have_attribute("data-status", "complete", timeout=30_000)
+    expect(newest.get_by_role("group", name="Answer versions")).to_contain_text("Version 3 of 3")
+    expect(answers(second)).to_have_count(1)
+
+
 # A turn written while the page's socket was away (another tab, on another process).
 TURN_WHILE_AWAY = """
 from chatapp.chat.models import Conversation, Message

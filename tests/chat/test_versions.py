@@ -1,9 +1,13 @@
 """Regenerated answers keep their earlier versions, which the member can page through."""
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
+from chatapp.chat import recovery
 from chatapp.chat.models import Conversation, Message, Role, Status
 
 pytestmark = pytest.mark.django_db
@@ -53,7 +57,7 @@ def test_paging_back_shows_the_earlier_version_without_regenerate(alice, answere
     assert "First try" in html and "Version 1 of 2" in html
     assert 'data-status="stopped"' in html
     assert "Regenerate" not in html and "Retry" not in html
-    assert f'hx-swap-oob="outerHTML:#message-{second.pk}"' not in html
+    assert "hx-swap-oob" not in html
 
 
 def test_someone_elses_answer_versions_are_404(bob, answered_twice):
@@ -74,3 +78,21 @@ def test_an_older_version_stays_hidden_when_its_question_is_on_the_page_before(
     assert "Why?" not in shown, "the question is on the page before"
     assert "Second try" in shown and "First try" not in shown
     assert next(m for m in page if m.content == "Second try").version_count == 2
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_new_version_interrupted_by_a_restart_keeps_its_pager(
+    sockets, alice_session, answered_twice
+):
+    conversation, _, second = answered_twice
+    long_ago = timezone.now() - timedelta(minutes=5)
+    await Message.objects.filter(pk=second.pk).aupdate(
+        status=Status.STREAMING, created_at=long_ago, heartbeat_at=long_ago
+    )
+    socket = await sockets(conversation.public_id, alice_session)
+
+    assert await recovery.interrupt_orphans() == 1
+
+    article = await socket.receive_final("interrupted")
+    assert article.get("id") == f"message-{second.pk}"
+    assert "Version 2 of 2" in article.visible_text
