@@ -56,7 +56,8 @@ class WebsocketUser:
     async def __call__(self, scope, receive, send):
         store = import_module(settings.SESSION_ENGINE).SessionStore
         session = store(scope["cookies"].get(settings.SESSION_COOKIE_NAME))
-        scope = {**scope, "session": session, "user": await _session_user(session)}
+        user = await database_sync_to_async(_session_user)(session)
+        scope = {**scope, "session": session, "user": user}
         return await self.app(scope, receive, send)
 
 
@@ -65,13 +66,19 @@ async def signed_in_user(scope):
 
     Read on each send: the session may have ended since the socket opened (a
     log-out, a password change elsewhere), and an open tab went on starting
-    answers, billed to the account, after its person had signed out.
+    answers, billed to the account, after its person had signed out. Also
+    anonymous when the session was renewed under a new key (a password change
+    in this browser, a page after a key rotation): the socket still holds
+    the old one, and a reload gives it the new.
+
+    In a thread of its own, as a send's database work is: on the shared
+    database thread, a burst of sends queued behind every socket's reads.
     """
     store = import_module(settings.SESSION_ENGINE).SessionStore
-    return await _session_user(store(scope["session"].session_key))
+    check = database_sync_to_async(_session_user, thread_sensitive=False)
+    return await check(store(scope["session"].session_key))
 
 
-@database_sync_to_async
 def _session_user(session):
     """The session's user, checked as Django checks a page's, changing nothing.
 

@@ -67,6 +67,8 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         # that overlaps the snapshot sent on connect is not shown twice.
         self.seen: dict[int, tuple[int, int]] = {}
         self.held_deltas: dict[int, list[dict]] = {}
+        # The newest message a catch-up list sent on connect showed (see _catch_up).
+        self.caught_up_to = 0
         # Conversation events arrive from two sides (called directly by this
         # process's publishers, and through the layer from others); the lock
         # keeps them in order, and after the state sent on connect.
@@ -120,17 +122,9 @@ class ConversationConsumer(AsyncWebsocketConsumer):
             await self._notify("That message could not be read. Reload the page and try again.")
             return
         action = payload.get("action", "send")
-        if action in ("send", "regenerate"):
-            if (await signed_in_user(self.scope)).pk != self.scope["user"].pk:
-                await self._notify("You were signed out. Reload the page and sign in to send.")
-                return
-            allowed, retry_after = await allow_send(self.scope["user"].pk)
-            if not allowed:
-                await self._notify(
-                    f"You are sending too fast. Try again in {math.ceil(retry_after)} s."
-                )
-                return
         try:
+            if action in ("send", "regenerate") and not await self._may_send():
+                return
             if action == "send":
                 await services.send_message(self.conversation, payload)
                 await self.send(
@@ -148,7 +142,22 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         except Exception:
             # The socket stays open, and what was typed stays in the composer.
             logger.exception("could not handle a frame from the browser")
-            await self._notify("Something went wrong on our side. Nothing was sent; try again.")
+            await self._notify("Something went wrong on our side. Reload the page and try again.")
+
+    async def _may_send(self) -> bool:
+        """Whether this socket's person may start an answer now; if not, they are told why."""
+        if (await signed_in_user(self.scope)).pk != self.scope["user"].pk:
+            await self._notify(
+                "Your login ended or changed since this page opened. "
+                "Reload the page (and sign in) to send."
+            )
+            return False
+        allowed, retry_after = await allow_send(self.scope["user"].pk)
+        if not allowed:
+            await self._notify(
+                f"You are sending too fast. Try again in {math.ceil(retry_after)} s."
+            )
+        return allowed
 
     async def _notify(self, text: str) -> None:
         await self.send(
@@ -174,6 +183,9 @@ class ConversationConsumer(AsyncWebsocketConsumer):
             seen = int(query["seen"][0])
         except ValueError:
             seen = 0
+        running = generation.running(self.conversation.pk)
+        if running is not None and running.message.pk <= seen:
+            return  # its answer is the newest message, and the page shows it
         newest = (
             await Message.objects.filter(conversation=self.conversation)
             .order_by("-pk")
@@ -183,6 +195,7 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         if newest is None or newest <= seen:
             return
         chat_messages, has_older = await sync_to_async(self.conversation.page_of_messages)()
+        self.caught_up_to = max(message.pk for message in chat_messages)
         await self.send(
             text_data=render_to_string(
                 "chat/conversation.html#caught_up",
@@ -237,6 +250,8 @@ class ConversationConsumer(AsyncWebsocketConsumer):
     # Group events, sent by services and generation.
 
     async def chat_html(self, event: dict) -> None:
+        if event.get("message_id", 0) <= self.caught_up_to:
+            return  # saved before the catch-up read the list: shown there already
         await self.send(text_data=event["html"])
 
     async def chat_snapshot(self, event: dict) -> None:

@@ -247,7 +247,8 @@ async def _start_generating(
     """
     group = conversation.group_name
     elsewhere = await relay.watched_elsewhere(group)
-    await relay.publish(group, {"type": "chat.html", "html": html}, elsewhere=elsewhere)
+    event = {"type": "chat.html", "html": html, "message_id": reply.pk}
+    await relay.publish(group, event, elsewhere=elsewhere)
     generation.launch(conversation, reply, request, routes, watched_elsewhere=elsewhere)
 
 
@@ -343,21 +344,24 @@ def attach_images(conversation: Conversation, uploads: list) -> list[Attachment]
     # Before the costly decoding: a tray already full refuses at once.
     if conversation.attachments.filter(message__isnull=True).count() + len(uploads) > limit:
         raise too_many
+    # Stored before the lock, which sends to the conversation wait on too; an
+    # image refused below stays stored, shared by whoever sends the same bytes.
     images = [(upload.name or "", _clean_image(upload)) for upload in uploads]
+    blobs = [(name, _stored_blob(image)) for name, image in images]
     with transaction.atomic():
         # Locked: uploads sent side by side (one request per file) must not
         # pass the limit together.
         Conversation.objects.select_for_update().filter(pk=conversation.pk).exists()
-        if conversation.attachments.filter(message__isnull=True).count() + len(images) > limit:
+        if conversation.attachments.filter(message__isnull=True).count() + len(blobs) > limit:
             raise too_many
         return [
             Attachment.objects.create(
                 owner=conversation.owner,
                 conversation=conversation,
-                blob=_stored_blob(image),
+                blob=blob,
                 original_name=name[:255],
             )
-            for name, image in images
+            for name, blob in blobs
         ]
 
 

@@ -4,12 +4,14 @@ Replies come from the built-in simulator over real HTTP; generation runs as a
 task in the test's event loop, exactly as under daphne.
 """
 
+import asyncio
 import uuid
 
 import pytest
 from django.contrib.sessions.backends.db import SessionStore
 from django.test import AsyncClient
 
+from chatapp.chat import consumers
 from chatapp.chat.models import Conversation, Message, Status
 from chatapp.providers.simulator import compose_reply
 from chatapp.usage.models import UsageRecord
@@ -230,7 +232,7 @@ async def test_an_open_tab_cannot_send_once_its_login_has_ended(
 
     await socket.send(message="Still me?", model="o4-mini", reasoning_effort="low")
 
-    assert "You were signed out" in await socket.receive_status()
+    assert "Your login ended or changed" in await socket.receive_status()
     assert await Message.objects.acount() == 0
     assert await UsageRecord.objects.acount() == 0
 
@@ -466,6 +468,27 @@ async def test_a_page_that_missed_a_turn_gets_the_latest_messages_on_connect(
     shown = [article.get("id") for article in all_by_role(caught_up, "article")]
     assert shown[-2:] == [f"message-{second_reply - 1}", f"message-{second_reply}"]
     assert "Second question" in caught_up.visible_text
+
+
+async def test_a_turn_saved_while_the_catch_up_reads_is_shown_once(
+    monkeypatch, sockets, alice_session, alice_conversation
+):
+    catch_up = consumers.ConversationConsumer._catch_up
+
+    async def behind_a_busy_database(self):
+        if self.scope["query_string"]:  # the reconnecting page's socket
+            await asyncio.sleep(0.3)  # the other tab's send commits meanwhile
+        await catch_up(self)
+
+    monkeypatch.setattr(consumers.ConversationConsumer, "_catch_up", behind_a_busy_database)
+    other_tab = await sockets(alice_conversation.public_id, alice_session)
+    reconnecting = await sockets(alice_conversation.public_id, alice_session, seen=0)
+    await other_tab.send(message="Hello there", reasoning_effort="low")
+    await other_tab.receive_final()
+    await reconnecting.receive_final()
+
+    questions = [a for f in reconnecting.frames for a in all_by_role(parse(f), "article", "You")]
+    assert len(questions) == 1, "a second copy of the question was appended"
 
 
 async def test_a_page_that_shows_everything_gets_no_list_again(

@@ -112,7 +112,7 @@ async def test_an_unexpected_error_is_reported_and_the_socket_stays_usable(
     socket = await sockets(alice_conversation.public_id, alice_session)
     await socket.send(message="First try", model="o4-mini", reasoning_effort="low")
 
-    assert "Nothing was sent" in await socket.receive_status()
+    assert "Something went wrong on our side" in await socket.receive_status()
     monkeypatch.setattr(services, "send_message", send_message)
     await socket.send(message="Second try", model="o4-mini", reasoning_effort="low")
     await socket.receive_final("complete")
