@@ -57,6 +57,13 @@ class Socket:
         frame = await self.receive_until(turn_articles, timeout)
         return message_pk(turn_articles(frame)[1])
 
+    async def ask(self, text: str, **fields) -> int:
+        """Send ``text`` and wait until its answer is complete; the answer's pk."""
+        await self.send(message=text, reasoning_effort="low", **fields)
+        reply_id = await self.receive_reply_id()
+        await self.receive_final()
+        return reply_id
+
     async def receive_status(self, timeout: float = 5) -> str:
         """The next composer status line shown to the user."""
         frame = await self.receive_until(lambda f: 'id="composer-status"' in f, timeout)

@@ -453,13 +453,9 @@ async def test_a_page_that_missed_a_turn_gets_the_latest_messages_on_connect(
 ):
     """A tab whose socket was away (a server restart) while another tab sent."""
     other_tab = await sockets(alice_conversation.public_id, alice_session)
-    await other_tab.send(message="First question", reasoning_effort="low")
-    first_reply = await other_tab.receive_reply_id()
-    await other_tab.receive_final()
+    first_reply = await other_tab.ask("First question")
     # This tab's page was loaded now: it shows the first turn.
-    await other_tab.send(message="Second question", reasoning_effort="low")
-    second_reply = await other_tab.receive_reply_id()
-    await other_tab.receive_final()
+    second_reply = await other_tab.ask("Second question")
 
     back = await sockets(alice_conversation.public_id, alice_session, seen=first_reply)
 
@@ -495,9 +491,7 @@ async def test_a_page_that_shows_everything_gets_no_list_again(
     sockets, alice_session, alice_conversation
 ):
     tab = await sockets(alice_conversation.public_id, alice_session)
-    await tab.send(message="A question", reasoning_effort="low")
-    reply = await tab.receive_reply_id()
-    await tab.receive_final()
+    reply = await tab.ask("A question")
 
     fresh_page = await sockets(alice_conversation.public_id, alice_session, seen=reply)
 

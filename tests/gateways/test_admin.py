@@ -18,15 +18,15 @@ def admin_client(client, django_user_model):
     return client
 
 
-def test_a_preset_makes_adding_a_gateway_a_matter_of_a_key(admin_client, monkeypatch):
-    monkeypatch.setenv("AIMLAPI_API_KEY", SECRET)
-    response = admin_client.post(
+def add_gateway(admin_client, name: str, preset: str = "", base_url: str = "", api_key_env=""):
+    """The admin's "add gateway" form, submitted with no models of its own."""
+    return admin_client.post(
         reverse("admin:gateways_provider_add"),
         {
-            "name": "AI/ML API",
-            "preset": "aimlapi",
-            "base_url": "",
-            "api_key_env": "",
+            "name": name,
+            "preset": preset,
+            "base_url": base_url,
+            "api_key_env": api_key_env,
             "enabled": "on",
             "priority": "10",
             "read_timeout": "300",
@@ -35,6 +35,11 @@ def test_a_preset_makes_adding_a_gateway_a_matter_of_a_key(admin_client, monkeyp
             "offerings-INITIAL_FORMS": "0",
         },
     )
+
+
+def test_a_preset_makes_adding_a_gateway_a_matter_of_a_key(admin_client, monkeypatch):
+    monkeypatch.setenv("AIMLAPI_API_KEY", SECRET)
+    response = add_gateway(admin_client, "AI/ML API", preset="aimlapi")
     assert response.status_code == 302, response.content.decode()[:2000]
     provider = Provider.objects.get(name="AI/ML API")
     assert provider.base_url == "https://api.aimlapi.com/v1"
@@ -61,20 +66,8 @@ def test_an_unset_key_is_named_so_the_admin_knows_what_to_set(admin_client):
 
 
 def test_a_key_pasted_in_place_of_a_variable_name_is_refused(admin_client):
-    response = admin_client.post(
-        reverse("admin:gateways_provider_add"),
-        {
-            "name": "Oops",
-            "preset": "",
-            "base_url": "https://api.example.com/v1",
-            "api_key_env": "sk-live-abc.def",
-            "enabled": "on",
-            "priority": "10",
-            "read_timeout": "300",
-            "deadline": "900",
-            "offerings-TOTAL_FORMS": "0",
-            "offerings-INITIAL_FORMS": "0",
-        },
+    response = add_gateway(
+        admin_client, "Oops", base_url="https://api.example.com/v1", api_key_env="sk-live-abc.def"
     )
     assert response.status_code == 200
     assert "not the key" in response.content.decode()
@@ -89,20 +82,8 @@ SERVER_SECRETS = ["SECRET_KEY", "DATABASE_URL", "AWS_SECRET_ACCESS_KEY", "DJANGO
 @pytest.mark.parametrize("variable", SERVER_SECRETS)
 def test_a_server_secret_cannot_be_named_as_a_gateways_key(admin_client, variable, monkeypatch):
     monkeypatch.setenv(variable, "postgres://app:hunter2@db/app")
-    response = admin_client.post(
-        reverse("admin:gateways_provider_add"),
-        {
-            "name": "Exfiltrator",
-            "preset": "",
-            "base_url": "https://attacker.example/v1",
-            "api_key_env": variable,
-            "enabled": "on",
-            "priority": "10",
-            "read_timeout": "300",
-            "deadline": "900",
-            "offerings-TOTAL_FORMS": "0",
-            "offerings-INITIAL_FORMS": "0",
-        },
+    response = add_gateway(
+        admin_client, "Exfiltrator", base_url="https://attacker.example/v1", api_key_env=variable
     )
     assert response.status_code == 200
     assert "not one of the server&#x27;s own secrets" in response.content.decode()
