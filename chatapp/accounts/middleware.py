@@ -1,3 +1,4 @@
+from dataclasses import dataclass
 from importlib import import_module
 
 from channels.db import database_sync_to_async
@@ -61,22 +62,29 @@ class WebsocketUser:
         return await self.app(scope, receive, send)
 
 
-async def signed_in_user(scope):
-    """The socket's user as its session says now.
+@dataclass(frozen=True)
+class SocketLogin:
+    """A socket's person and session key, to check again before each answer they start.
 
-    Read on each send: the session may have ended since the socket opened (a
-    log-out, a password change elsewhere), and an open tab went on starting
-    answers, billed to the account, after its person had signed out. Also
-    anonymous when the session was renewed under a new key (a password change
-    in this browser, a page after a key rotation): the socket still holds
-    the old one, and a reload gives it the new.
-
-    In a thread of its own, as a send's database work is: on the shared
-    database thread, a burst of sends queued behind every socket's reads.
+    The session may have ended since the socket opened (a log-out, a password
+    change elsewhere), and an open tab went on starting answers, billed to the
+    account, after its person had signed out. It also reads as ended when the
+    session was renewed under a new key (a password change in this browser, a
+    page after a key rotation): the socket still holds the old one, and a
+    reload gives it the new.
     """
-    store = import_module(settings.SESSION_ENGINE).SessionStore
-    check = database_sync_to_async(_session_user, thread_sensitive=False)
-    return await check(store(scope["session"].session_key))
+
+    user_id: int
+    session_key: str | None
+
+    @classmethod
+    def of(cls, scope) -> "SocketLogin":
+        return cls(scope["user"].pk, scope["session"].session_key)
+
+    def still_valid(self) -> bool:
+        """Whether the session still logs this person in (reads the database: sync)."""
+        store = import_module(settings.SESSION_ENGINE).SessionStore
+        return _session_user(store(self.session_key)).pk == self.user_id
 
 
 def _session_user(session):

@@ -13,7 +13,7 @@ from django.http import Http404
 from django.template.loader import render_to_string
 from django.utils.html import escape
 
-from chatapp.accounts.middleware import signed_in_user
+from chatapp.accounts.middleware import SocketLogin
 from chatapp.ratelimit import allow_send
 
 from . import generation, relay, services
@@ -123,15 +123,17 @@ class ConversationConsumer(AsyncWebsocketConsumer):
             return
         action = payload.get("action", "send")
         try:
-            if action in ("send", "regenerate") and not await self._may_send():
+            if action in ("send", "regenerate") and not await self._within_send_limit():
                 return
             if action == "send":
-                await services.send_message(self.conversation, payload)
+                login = SocketLogin.of(self.scope)
+                await services.send_message(self.conversation, payload, login=login)
                 await self.send(
                     text_data=render_to_string("chat/conversation.html#composer_reset", {})
                 )
             elif action == "regenerate":
-                await services.regenerate(self.conversation, payload)
+                login = SocketLogin.of(self.scope)
+                await services.regenerate(self.conversation, payload, login=login)
             elif action == "stop":
                 if not await services.stop_generation(self.conversation):
                     await self._notify("Nothing is being written right now.")
@@ -144,14 +146,9 @@ class ConversationConsumer(AsyncWebsocketConsumer):
             logger.exception("could not handle a frame from the browser")
             await self._notify("Something went wrong on our side. Reload the page and try again.")
 
-    async def _may_send(self) -> bool:
-        """Whether this socket's person may start an answer now; if not, they are told why."""
-        if (await signed_in_user(self.scope)).pk != self.scope["user"].pk:
-            await self._notify(
-                "Your login ended or changed since this page opened. "
-                "Reload the page (and sign in) to send."
-            )
-            return False
+    async def _within_send_limit(self) -> bool:
+        """Whether this socket's person may start another answer yet; if not, they are told
+        why. (Their login is checked by the service, in the send's database trip.)"""
         allowed, retry_after = await allow_send(self.scope["user"].pk)
         if not allowed:
             await self._notify(

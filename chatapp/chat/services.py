@@ -17,6 +17,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from chatapp.accounts.middleware import SocketLogin
 from chatapp.gateways.registry import ModelChoice, Route, find_model, model_choices
 from chatapp.providers import ChatRequest
 
@@ -43,6 +44,20 @@ class SendRefused(Exception):
 
 
 CONVERSATION_GONE = "This conversation was deleted, in another tab perhaps. Start a new one."
+LOGIN_ENDED = (
+    "Your login ended or changed since this page opened. Reload the page (and sign in) to send."
+)
+
+
+def _require_login(login: SocketLogin | None) -> None:
+    """Refuse a socket's send once its login has ended.
+
+    Checked in the send's own trip to a worker thread: a trip of its own
+    queued behind every other send's, and under a burst of sends it added a
+    tenth of a second before each answer started (benchmarks/relay.py).
+    """
+    if login is not None and not login.still_valid():
+        raise SendRefused(LOGIN_ENDED)
 
 
 @dataclass(frozen=True)
@@ -168,13 +183,16 @@ class Turn:
     context_tokens: int
 
 
-def _start_turn(conversation: Conversation, payload: dict, channel: str) -> Turn:
+def _start_turn(
+    conversation: Conversation, payload: dict, channel: str, login: SocketLogin | None
+) -> Turn:
     """Everything a send needs from the database, in one trip to a worker thread.
 
     When many people send at once, every extra trip waits behind theirs. The
     turn's ``conversation`` is the row as locked: fresher than the caller's
     copy (a title, a system prompt saved in another tab).
     """
+    _require_login(login)
     with transaction.atomic():
         locked = _lock_idle_conversation(conversation)
         # The row as locked: the model and effort a frame leaves out are the
@@ -252,10 +270,15 @@ async def _start_generating(
     generation.launch(conversation, reply, request, routes, watched_elsewhere=elsewhere)
 
 
-async def send_message(conversation: Conversation, payload: dict) -> Message:
-    """Save the user's message and an empty reply, tell every viewer, start generating."""
+async def send_message(
+    conversation: Conversation, payload: dict, *, login: SocketLogin | None = None
+) -> Message:
+    """Save the user's message and an empty reply, tell every viewer, start generating.
+
+    A socket passes its ``login``, checked again first.
+    """
     channel = await generation.requests_channel()
-    turn = await _off_the_shared_thread(_start_turn)(conversation, payload, channel)
+    turn = await _off_the_shared_thread(_start_turn)(conversation, payload, channel, login)
     html = render_to_string(
         "chat/conversation.html#new_turn",
         {
@@ -289,7 +312,10 @@ class Regeneration:
     routes: tuple[Route, ...]
 
 
-def _start_regeneration(conversation: Conversation, payload: dict, channel: str) -> Regeneration:
+def _start_regeneration(
+    conversation: Conversation, payload: dict, channel: str, login: SocketLogin | None
+) -> Regeneration:
+    _require_login(login)
     with transaction.atomic():
         locked = _lock_idle_conversation(conversation)
         choice = _model_choice(payload, locked)
@@ -317,10 +343,12 @@ def _start_regeneration(conversation: Conversation, payload: dict, channel: str)
     )
 
 
-async def regenerate(conversation: Conversation, payload: dict) -> Message:
+async def regenerate(
+    conversation: Conversation, payload: dict, *, login: SocketLogin | None = None
+) -> Message:
     """Answer the last question again; the old answer stays as an earlier version."""
     channel = await generation.requests_channel()
-    turn = await _off_the_shared_thread(_start_regeneration)(conversation, payload, channel)
+    turn = await _off_the_shared_thread(_start_regeneration)(conversation, payload, channel, login)
     html = render_to_string(
         "chat/conversation.html#message",
         {"message": turn.reply, "oob": True, "new_version": True},

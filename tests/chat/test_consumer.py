@@ -237,6 +237,22 @@ async def test_an_open_tab_cannot_send_once_its_login_has_ended(
     assert await UsageRecord.objects.acount() == 0
 
 
+@pytest.mark.parametrize("end_login", SIGN_OUTS.values(), ids=SIGN_OUTS.keys())
+async def test_an_open_tab_cannot_regenerate_once_its_login_has_ended(
+    end_login, sockets, alice, alice_session, alice_conversation
+):
+    socket = await sockets(alice_conversation.public_id, alice_session)
+    await socket.send(message="Once", model="o4-mini", reasoning_effort="low")
+    answer = message_pk(await socket.receive_final("complete"))
+    await end_login(alice, alice_session)
+
+    await socket.send(action="regenerate", message_id=str(answer))
+
+    assert "Your login ended or changed" in await socket.receive_status()
+    assert await Message.objects.acount() == 2
+    assert await UsageRecord.objects.acount() == 1
+
+
 async def test_someone_elses_conversation_looks_like_a_missing_one(
     sockets, alice_session, bob_conversation
 ):
