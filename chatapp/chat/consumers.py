@@ -213,7 +213,10 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         """
         running = generation.running(self.conversation.pk)
         if running is not None:
-            await self.chat_snapshot(running.snapshot())
+            if running.announced:
+                await self.chat_snapshot(running.snapshot())
+            # Otherwise the answer is about to be shown to this socket, and
+            # all its text after it.
             return
         newest = await Message.objects.filter(
             conversation=self.conversation, role=Role.ASSISTANT

@@ -85,6 +85,8 @@ class Generation:
         self._flush_lock = asyncio.Lock()
         self._background: set[asyncio.Task] = set()
         self._announce_thought = False
+        # Set once viewers have been shown the answer (see ``mark_announced``).
+        self._announced = asyncio.Event()
         self.route: Route = self.routes[0]
         self.usage: Usage | None = None
         self.finish_reason: str | None = None
@@ -164,6 +166,22 @@ class Generation:
         if self.first_token_at is None:
             self.first_token_at = self.loop.time()
 
+    def mark_announced(self, *, watched_elsewhere: bool) -> None:
+        """Viewers have been shown this answer: its text may follow.
+
+        The answer starts before they are told (see ``services``), and its
+        deltas and its finished form wait until then: a page given text for an
+        answer it was not shown yet loses that text.
+        """
+        self.watched_elsewhere = self.watched_elsewhere or watched_elsewhere
+        self._announced.set()
+        if self._unsent() and not self.finishing:
+            self._schedule_flush()
+
+    @property
+    def announced(self) -> bool:
+        return self._announced.is_set()
+
     def _schedule_flush(self) -> None:
         """Send what arrived once the event loop comes round, at most one delta per window.
 
@@ -171,8 +189,8 @@ class Generation:
         process is busy) go out as one frame, which costs each viewer one
         frame instead of several exactly when the process has least time.
         """
-        if self._flush_planned:
-            return  # the planned flush takes this piece too
+        if self._flush_planned or not self._announced.is_set():
+            return  # the planned flush (or the announcement's) takes this piece too
         self._flush_planned = True
         wait = self._last_flush + self._coalesce_seconds - self.loop.time()
         if wait <= 0:
@@ -281,6 +299,7 @@ class Generation:
             self._flush_handle.cancel()
             self._flush_handle = None
         self.finishing = True  # no batched save may write this answer any more
+        await self._announced.wait()
         await self._flush()
         ended = self.loop.time()
         usage = self.usage
@@ -583,21 +602,20 @@ async def requests_channel() -> str:
 
 
 def launch(
-    conversation: Conversation,
-    reply: Message,
-    request: ChatRequest,
-    routes: tuple[Route, ...],
-    *,
-    watched_elsewhere: bool,
+    conversation: Conversation, reply: Message, request: ChatRequest, routes: tuple[Route, ...]
 ) -> Generation:
-    """Start writing ``reply``, saved as streaming with ``requests_channel()``."""
+    """Start writing ``reply``, saved as streaming with ``requests_channel()``.
+
+    Its text reaches viewers once the caller has shown them the answer and
+    called ``mark_announced``.
+    """
     early = _before_launch.take(reply.pk)
     generation = Generation(
         conversation=conversation,
         message=reply,
         request=request,
         routes=routes,
-        watched_elsewhere=watched_elsewhere or WATCHED in early,
+        watched_elsewhere=WATCHED in early,
     )
     _running[conversation.pk] = generation
     _by_message[reply.pk] = generation
