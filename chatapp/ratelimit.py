@@ -27,6 +27,7 @@ import logging
 import math
 import re
 import time
+import unicodedata
 
 import redis.asyncio
 from asgiref.sync import sync_to_async
@@ -208,8 +209,18 @@ async def allow_send(user_id: int, *, now: float | None = None) -> tuple[bool, f
 # Logins
 
 
+def _login_name(username: str) -> str:
+    """One spelling for every name that logs in as the same account.
+
+    Django's login form NFKC-normalises the name (a fullwidth "admin" is
+    "admin"): a key made without it let a locked-out name try on under
+    another spelling.
+    """
+    return unicodedata.normalize("NFKC", username).strip().casefold()
+
+
 def _login_keys(username: str, address: str) -> tuple[str, str]:
-    digest = hashlib.sha256(f"{username.strip().casefold()}\0{address}".encode()).hexdigest()
+    digest = hashlib.sha256(f"{_login_name(username)}\0{address}".encode()).hexdigest()
     return f"ratelimit:login:failures:{digest}", f"ratelimit:login:locked:{digest}"
 
 

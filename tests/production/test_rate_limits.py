@@ -203,6 +203,34 @@ def test_the_admin_login_is_throttled_too(client, alice, throttle):
     assert response.status_code == 429
 
 
+# Spellings Django's login form reads as the same name (it NFKC-normalises it):
+# the failures of one and the lockout of another are one pair's.
+SAME_NAME = [
+    ("alice", "\uff41lice"),  # a fullwidth "a"
+    ("\uff41\uff4c\uff49\uff43\uff45", "alice"),
+]
+
+
+@pytest.mark.parametrize(("failed_as", "tried_as"), SAME_NAME)
+def test_another_spelling_of_a_locked_out_name_is_locked_out_too(
+    client, alice, throttle, failed_as, tried_as
+):
+    for attempt in range(3):
+        log_in(client, f"wrong-{attempt}", username=failed_as)
+
+    assert log_in(client, "alice-pw-123", username=tried_as).status_code == 429
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_login_under_another_spelling_clears_the_failures(client, alice, throttle):
+    log_in(client, "wrong-1")
+    log_in(client, "wrong-2")
+    assert log_in(client, "alice-pw-123", username="\uff41lice").status_code == 302
+    client.logout()
+    assert log_in(client, "wrong-3").status_code == 200
+    assert log_in(client, "wrong-4").status_code == 200
+
+
 def test_usernames_are_not_kept_in_the_cache_in_clear():
     failures_key, locked_key = ratelimit._login_keys("alice", "203.0.113.5")
     assert "alice" not in failures_key and "203.0.113.5" not in locked_key
