@@ -117,8 +117,12 @@ def _usage_of_interrupted(message: Message) -> UsageRecord:
         earlier = conversation.messages_before(message, with_images=False)
         request = generation.build_request(conversation, message, earlier)
         usage = generation.estimated_usage(route, request, message.reasoning, message.content)
-        images = Attachment.objects.filter(message__in=earlier).count()
-        usage = replace(usage, prompt_tokens=usage.prompt_tokens + images * IMAGE_ESTIMATE_TOKENS)
+        # A model without vision is sent none of them (the family's shaping drops them).
+        if route.family.capabilities.vision:
+            images = Attachment.objects.filter(message__in=earlier).count()
+            usage = replace(
+                usage, prompt_tokens=usage.prompt_tokens + images * IMAGE_ESTIMATE_TOKENS
+            )
     return generation.usage_record(
         conversation,
         message,

@@ -73,17 +73,25 @@ async def test_an_interrupted_answer_counts_its_question_and_what_streamed(alice
     assert (await Message.objects.aget(pk=reply.pk)).status == Status.INTERRUPTED
 
 
-async def test_images_count_without_their_files_being_read(alice_conversation):
-    without_images = await orphaned_answer(alice_conversation, model="o4-mini")
+# The model answering, and what each earlier image adds to its prompt: a model
+# without vision is sent none (a conversation switched from o4-mini to o3-mini).
+IMAGE_TOKENS = [("o4-mini", IMAGE_ESTIMATE_TOKENS), ("o3-mini", 0), ("o1-mini", 0)]
+
+
+@pytest.mark.parametrize(("model", "per_image"), IMAGE_TOKENS)
+async def test_images_count_unread_and_only_for_a_model_that_sees_them(
+    alice_conversation, model, per_image
+):
+    without_images = await orphaned_answer(alice_conversation, model=model)
     assert await recovery.interrupt_orphans() == 1
     text_only = (await UsageRecord.objects.aget(message_id=without_images.pk)).prompt_tokens
     await Message.objects.all().adelete()
 
-    with_images = await orphaned_answer(alice_conversation, model="o4-mini", images=2)
+    with_images = await orphaned_answer(alice_conversation, model=model, images=2)
     assert await recovery.interrupt_orphans() == 1
 
     record = await UsageRecord.objects.aget(message_id=with_images.pk)
-    assert record.prompt_tokens == text_only + 2 * IMAGE_ESTIMATE_TOKENS
+    assert record.prompt_tokens == text_only + 2 * per_image
 
 
 def offer_o4_mini(name: str, priority: int, price: str) -> None:
