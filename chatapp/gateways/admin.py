@@ -45,10 +45,15 @@ class ProviderAdmin(admin.ModelAdmin):
         return provider.key_status
 
     def save_related(self, request, form, formsets, change) -> None:
+        """A new gateway from a preset, added with no models, gets the preset's.
+
+        Only when it is added: a gateway whose models were all deleted since
+        must stay without them.
+        """
         super().save_related(request, form, formsets, change)
         provider = form.instance
         preset = PRESETS.get(provider.preset)
-        if preset and not provider.offerings.exists():
+        if preset and not change and not provider.offerings.exists():
             ModelOffering.objects.bulk_create(
                 ModelOffering(provider=provider, model_id=model_id) for model_id in preset.model_ids
             )

@@ -4,9 +4,11 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.views.decorators.debug import sensitive_variables
 
 from chatapp.providers import Endpoint, ModelFamily, Timeouts, family_for
 from chatapp.providers.catalog import FAMILIES, Prices
+from chatapp.providers.client import sendable_key, valid_port
 
 from .presets import PRESETS
 
@@ -80,6 +82,8 @@ class Provider(models.Model):
             self.api_key_env = self.api_key_env or preset.api_key_env
         if not self.base_url:
             raise ValidationError({"base_url": "Give the gateway's base URL or pick a preset."})
+        if not valid_port(self.base_url):
+            raise ValidationError({"base_url": "A port is a number from 0 to 65535."})
         if self.api_key_env and not self.api_key_env.replace("_", "").isalnum():
             raise ValidationError(
                 {"api_key_env": "Give the variable's name (letters, digits, _), not the key."}
@@ -100,6 +104,7 @@ class Provider(models.Model):
         return os.environ.get(self.api_key_env, "")
 
     @property
+    @sensitive_variables("key")
     def key_status(self) -> str:
         """What an admin may see of the key: whether it is set, and its last characters."""
         if not self.api_key_env:
@@ -109,6 +114,11 @@ class Provider(models.Model):
         key = self.api_key
         if not key:
             return f"{self.api_key_env} is not set"
+        if not sendable_key(key):
+            return (
+                f"{self.api_key_env} contains a character a key cannot have "
+                "(often a space pasted with it): not sent"
+            )
         return f"set (…{key[-4:]})" if len(key) >= 12 else "set"
 
     def endpoint(self) -> Endpoint:
@@ -129,13 +139,28 @@ class ModelOffering(models.Model):
     family = models.CharField(max_length=50, blank=True, choices=FAMILY_CHOICES)
     enabled = models.BooleanField(default=True)
     input_price = models.DecimalField(
-        max_digits=10, decimal_places=4, null=True, blank=True, help_text="$ per 1M tokens"
+        max_digits=10,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text="$ per 1M tokens",
     )
     cached_input_price = models.DecimalField(
-        max_digits=10, decimal_places=4, null=True, blank=True, help_text="$ per 1M tokens"
+        max_digits=10,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text="$ per 1M tokens; blank: the catalog's, else the input price",
     )
     output_price = models.DecimalField(
-        max_digits=10, decimal_places=4, null=True, blank=True, help_text="$ per 1M tokens"
+        max_digits=10,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text="$ per 1M tokens",
     )
 
     class Meta:
@@ -151,15 +176,15 @@ class ModelOffering(models.Model):
         return FAMILIES.get(self.family) or family_for(self.model_id)
 
     def prices(self) -> Prices | None:
-        base = self.model_family().prices
+        """The catalog's prices with this gateway's own where set; None if neither has any."""
         overrides = (self.input_price, self.cached_input_price, self.output_price)
+        base = self.model_family().prices
         if all(price is None for price in overrides):
             return base
-        fallback = base or Prices(Decimal(0), Decimal(0), Decimal(0))
-        return Prices(
-            input=fallback.input if self.input_price is None else self.input_price,
-            cached_input=fallback.cached_input
-            if self.cached_input_price is None
-            else self.cached_input_price,
-            output=fallback.output if self.output_price is None else self.output_price,
-        )
+        if base is None:
+            # A model the catalog does not know. Gateways without a cached price
+            # bill cached tokens as input: charged nothing, they hid most of a
+            # long conversation's cost.
+            given = Decimal(0) if self.input_price is None else self.input_price
+            base = Prices(input=given, cached_input=given, output=Decimal(0))
+        return base.override(*overrides)

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, aclosing, suppress
 from dataclasses import dataclass
 from functools import cache
+from urllib.parse import urlsplit
 
 import httpx
 from httpx_sse import EventSource, SSEError
@@ -85,6 +86,26 @@ class Endpoint:
     def url(self, path: str) -> str:
         return self.base_url.rstrip("/") + path
 
+    def check(self) -> None:
+        """Raise a ProviderError if no request to this gateway can succeed as configured.
+
+        httpx failed on a key an HTTP header cannot carry with a
+        UnicodeEncodeError (neither a clear message nor a failover), and a
+        port past 65535 was wrapped round by the resolver to another one.
+        """
+        if not sendable_key(self.api_key):
+            # Retryable so that a caller can hand over to another gateway, as a
+            # failed connection is; callers check before retrying, never after.
+            raise ProviderError(
+                message=f"The API key configured for {self.name} contains a character a key "
+                "cannot have (often a space pasted with it), so it was not sent. An "
+                f"administrator needs to check the key configured for {self.name}.",
+                code="invalid_api_key",
+                retryable=True,
+            )
+        if not valid_port(self.base_url):
+            raise _invalid_url(self.name)
+
     def headers(self) -> dict[str, str]:
         headers = {"Accept": "text/event-stream"}
         if self.api_key:
@@ -101,6 +122,23 @@ class Endpoint:
         return error
 
 
+def sendable_key(key: str) -> bool:
+    """Whether an HTTP header can carry ``key``: printable ASCII (keys are).
+
+    A non-breaking space or a typographic dash pasted with it cannot be sent.
+    """
+    return key.isascii() and key.isprintable()
+
+
+def valid_port(url: str) -> bool:
+    """Whether ``url`` names no port or one from 0 to 65535."""
+    try:
+        urlsplit(url).port  # noqa: B018 (reading it raises for one out of range)
+    except ValueError:
+        return False
+    return True
+
+
 async def stream_chat(
     endpoint: Endpoint,
     request: ChatRequest,
@@ -111,8 +149,10 @@ async def stream_chat(
 
     Ends with one Usage (estimated when the gateway sent none) and a Finished.
     A retryable failure before the first event is retried per ``retry``; after
-    it, the error reaches the caller, who keeps what was already yielded.
+    it, the error reaches the caller, who keeps what was already yielded. A
+    gateway configured so that no request can succeed fails at once.
     """
+    endpoint.check()
     family = family or family_for(request.model)
     body = family.shape(request)
     loop = asyncio.get_running_loop()
@@ -396,14 +436,18 @@ def _transport_error(error: Exception, endpoint: Endpoint) -> ProviderError:
     if isinstance(error, SSEError):
         return ProviderError(message=f"{name} did not answer with a stream.", code="not_a_stream")
     if isinstance(error, httpx.UnsupportedProtocol | httpx.InvalidURL):
-        return ProviderError(
-            message=f"The base URL configured for {name} is not a valid http(s) address.",
-            code="invalid_url",
-        )
+        return _invalid_url(name)
     return ProviderError(
         message=f"The connection to {name} broke off during the answer.",
         code="connection_lost",
         retryable=True,
+    )
+
+
+def _invalid_url(name: str) -> ProviderError:
+    return ProviderError(
+        message=f"The base URL configured for {name} is not a valid http(s) address.",
+        code="invalid_url",
     )
 
 
@@ -433,6 +477,7 @@ def _causes(error: BaseException) -> Iterator[BaseException]:
 
 async def list_models(endpoint: Endpoint) -> list[str]:
     """The model ids a gateway offers, from its ``/models`` endpoint."""
+    endpoint.check()
     timeout = httpx.Timeout(30.0, connect=endpoint.timeouts.connect)
     async with httpx.AsyncClient(timeout=timeout, verify=tls_context()) as client:
         started = time.monotonic()

@@ -55,9 +55,11 @@ async def failing_gateway():
     await gateway.stop()
 
 
-def _provider(name: str, base_url: str, priority: int, model_id: str) -> Provider:
+def _provider(
+    name: str, base_url: str, priority: int, model_id: str, key_variable="FAILOVER_TEST_KEY"
+) -> Provider:
     provider = Provider.objects.create(
-        name=name, base_url=base_url, api_key_env="FAILOVER_TEST_KEY", priority=priority
+        name=name, base_url=base_url, api_key_env=key_variable, priority=priority
     )
     ModelOffering.objects.create(provider=provider, model_id=model_id)
     return provider
@@ -87,6 +89,22 @@ async def test_a_failing_gateway_hands_over_to_the_next(
     assert "simulated answer" in reply.content
     usage = await UsageRecord.objects.aget(message=reply)
     assert (usage.provider, usage.outcome) == ("Gateway B", "complete")
+
+
+async def test_a_gateway_whose_key_cannot_be_sent_hands_over_to_the_next(
+    alice, simulator, monkeypatch
+):
+    monkeypatch.setenv("FAILOVER_TEST_KEY", SECRET)
+    # Pasted with a non-breaking space, which no HTTP header can carry.
+    monkeypatch.setenv("PASTED_TEST_KEY", f"{SECRET}\u00a0")
+    await sync_to_async(_provider)("Gateway A", simulator.base_url, 1, "o4-mini", "PASTED_TEST_KEY")
+    await sync_to_async(_provider)("Gateway B", simulator.base_url, 2, "o4-mini-2025-04-16")
+
+    reply = await _send_and_finish(alice, "Which gateway answers?")
+
+    assert reply.status == Status.COMPLETE
+    assert reply.provider == "Gateway B"
+    assert "simulated answer" in reply.content
 
 
 async def test_while_it_streams_the_answer_names_the_gateway_that_took_over(

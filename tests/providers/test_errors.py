@@ -21,7 +21,7 @@ from chatapp.providers import client as provider_client
 from tests.conftest import free_port
 
 from .conftest import ERROR_CONTRACT
-from .helpers import API_KEY, collect, endpoint_at
+from .helpers import API_KEY, FAST_RETRY, collect, endpoint_at
 from .scripted import Answer, ScriptedGateway
 
 REQUEST = ChatRequest(model="o4-mini", messages=(ChatMessage("user", "Hello"),))
@@ -215,6 +215,39 @@ async def test_listing_models_reports_the_same_errors():
     assert raised.value.message == "Could not connect to AIgateway: the connection was refused."
 
 
+# Keys as pasted from a page or a document: no HTTP header can carry them.
+UNSENDABLE_KEYS = {
+    "non-breaking space": f"{API_KEY}\u00a0",
+    "typographic dash": API_KEY.replace("-", "\u2011", 1),
+    "line break": f"{API_KEY}\n",
+}
+UNSENDABLE_KEY_MESSAGE = (
+    "The API key configured for AIgateway contains a character a key cannot have (often a "
+    "space pasted with it), so it was not sent. An administrator needs to check the key "
+    "configured for AIgateway."
+)
+
+
+@pytest.mark.parametrize("key", UNSENDABLE_KEYS.values(), ids=UNSENDABLE_KEYS.keys())
+async def test_a_key_no_header_can_carry_is_a_clear_error_and_another_gateway_may_answer(
+    gateway, caplog, key
+):
+    caplog.set_level(logging.DEBUG)
+    endpoint = Endpoint("AIgateway", gateway.base_url, key)
+
+    answer = await collect(stream_chat(endpoint, REQUEST, retry=FAST_RETRY))
+    with pytest.raises(ProviderError) as listing:
+        await list_models(endpoint)
+
+    for error in (answer.error, listing.value):
+        assert error.message == UNSENDABLE_KEY_MESSAGE
+        assert error.retryable, "a caller may hand over to another gateway"
+        assert API_KEY[:10] not in error.message + repr(error)
+    assert answer.events == []
+    assert gateway.received == [], "not sent, nor tried again"
+    assert API_KEY[:10] not in caplog.text
+
+
 MALFORMED_MODEL_LISTS = {
     "no list": {"data": None},
     "a number": {"data": 5},
@@ -287,6 +320,12 @@ CONNECTION_FAILURES = {
     ),
     "not an http URL": (
         lambda ctx: "ftp://gateway.example/v1",
+        "The base URL configured for Gateway is not a valid http(s) address.",
+        False,
+    ),
+    # The resolver wraps it round: 99999 connected to port 34463.
+    "port out of range": (
+        lambda ctx: "http://127.0.0.1:99999/v1",
         "The base URL configured for Gateway is not a valid http(s) address.",
         False,
     ),
