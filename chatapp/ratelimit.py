@@ -1,7 +1,7 @@
 """Abuse limits counted in Django's cache: Redis when REDIS_URL is set (shared by
 every process), process memory otherwise.
 
-Sends: ``await allow_send(user_id)`` before a message is accepted. At most
+Sends: ``allow_send(user_id)`` before a message is accepted. At most
 ``CHAT_SENDS_PER_MINUTE`` sends per member over a sliding minute (a weighted
 pair of fixed one-minute windows); a refused send does not count.
 
@@ -13,14 +13,14 @@ address lock that pair out for ``LOGIN_LOCKOUT_SECONDS``.
 A cache that does not answer lets the request through (and logs it): these
 limits protect the service, they must not take it down.
 
-Sends are counted on every message, from the event loop: in Redis with one
-round trip on an asyncio client (same keys and values as Django's cache),
-in process memory in place. Through Django's cache API a send cost three
-round trips in a worker thread, queued behind the database work of other
-sends exactly when many people send at once.
+Sends are counted in the send's own trip to a worker thread, beside its
+database work: in Redis in one round trip (same keys and values as Django's
+cache), elsewhere through Django's cache API. From the event loop, a count
+waited for one of a few connections and then for the loop to come round:
+under a burst of sends that was 130 ms (p50) before each answer could start
+(benchmarks/relay.py).
 """
 
-import asyncio
 import contextlib
 import hashlib
 import logging
@@ -29,17 +29,13 @@ import re
 import time
 import unicodedata
 
-import redis.asyncio
-from asgiref.sync import sync_to_async
+import redis
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.base import BaseCache
-from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
 from django.core.signals import setting_changed
 from django.dispatch import receiver
-
-from chatapp.eventloops import one_per_event_loop
 
 logger = logging.getLogger(__name__)
 
@@ -52,10 +48,9 @@ _counters: BaseCache | None = None
 def counters() -> BaseCache:
     """The default cache, as one object for the whole process.
 
-    ``caches["default"]`` gives every asyncio task its own object: each
-    websocket's first send built its own Redis client, connection pool and
-    connection. The Redis and local-memory backends are safe to share between
-    threads (the settings use no other).
+    ``caches["default"]`` gives every thread and asyncio task its own object,
+    each with its own Redis connections. The Redis and local-memory backends
+    are safe to share between threads (the settings use no other).
     """
     global _counters
     if _counters is None:
@@ -63,32 +58,31 @@ def counters() -> BaseCache:
     return _counters
 
 
+# A count that takes longer lets the send through: a Redis that hangs must
+# hold up neither the send nor the worker thread it runs in.
+COUNT_TIMEOUT_SECONDS = 1.0
+# Django's own RedisCache options, not redis-py's.
+_DJANGO_ONLY_OPTIONS = {"serializer", "pool_class", "parser_class"}
+
+# Send counters' Redis clients, by the cache configuration each was made for.
+_redis_clients: dict[str, redis.Redis] = {}
+
+
 @receiver(setting_changed)
 def _forget_counters(setting: str, **_signal_arguments) -> None:
     global _counters
     if setting == "CACHES":
         _counters = None
+        for client in _redis_clients.values():
+            client.close()
+        _redis_clients.clear()
 
 
-# Connections the send counter keeps. A count is one round trip; a burst of
-# sends waits for a free connection rather than open one each (a TCP connect
-# and a handshake, about 0.8 ms of CPU on the event loop).
-REDIS_CONNECTIONS = 4
-# A count that takes longer lets the send through: a Redis that hangs must
-# not hold every send up.
-COUNT_TIMEOUT_SECONDS = 1.0
-# Django's own RedisCache options, not redis-py's.
-_DJANGO_ONLY_OPTIONS = {"serializer", "pool_class", "parser_class"}
+def _redis_client() -> redis.Redis:
+    """A client for the cache's Redis, set up as Django sets up its own, with timeouts.
 
-
-@one_per_event_loop
-def _redis_clients() -> dict[str, redis.asyncio.Redis]:
-    """This loop's asyncio Redis clients, by the cache configuration each was made for."""
-    return {}
-
-
-def _redis_client() -> redis.asyncio.Redis:
-    """An asyncio client for the cache's Redis, set up as Django sets up its own."""
+    One per process: its pool keeps a connection per thread counting at once.
+    """
     config = settings.CACHES["default"]
     location = config["LOCATION"]
     servers = location if isinstance(location, list | tuple) else re.split("[;,]", location)
@@ -97,14 +91,13 @@ def _redis_client() -> redis.asyncio.Redis:
         for name, value in config.get("OPTIONS", {}).items()
         if name not in _DJANGO_ONLY_OPTIONS
     }
-    options["max_connections"] = REDIS_CONNECTIONS
-    made = _redis_clients()
+    options.setdefault("socket_timeout", COUNT_TIMEOUT_SECONDS)
+    options.setdefault("socket_connect_timeout", COUNT_TIMEOUT_SECONDS)
     key = repr((servers[0], sorted(options.items())))
-    if key not in made:
+    if key not in _redis_clients:
         # Django writes to the first server; OPTIONS are its connection pool's.
-        pool = redis.asyncio.BlockingConnectionPool.from_url(servers[0], **options)
-        made[key] = redis.asyncio.Redis(connection_pool=pool)
-    return made[key]
+        _redis_clients[key] = redis.Redis.from_url(servers[0], **options)
+    return _redis_clients[key]
 
 
 def _send_key(user_id: int, window: int) -> str:
@@ -117,51 +110,33 @@ def _send_counts(user_id: int, now: float) -> tuple[int, int, float]:
     window = int(now // SEND_WINDOW_SECONDS)
     elapsed = now - window * SEND_WINDOW_SECONDS
     current_key = _send_key(user_id, window)
+    previous_key = _send_key(user_id, window - 1)
+    if isinstance(cache, RedisCache):
+        pipeline = _redis_client().pipeline(transaction=False)
+        pipeline.set(cache.make_and_validate_key(current_key), 0, ex=SEND_KEY_SECONDS, nx=True)
+        pipeline.incr(cache.make_and_validate_key(current_key))
+        pipeline.get(cache.make_and_validate_key(previous_key))
+        _, current, previous = pipeline.execute()
+        return current, int(previous or 0), elapsed
     cache.add(current_key, 0, timeout=SEND_KEY_SECONDS)
     try:
         current = cache.incr(current_key)
     except ValueError:  # expired between add and incr
         cache.set(current_key, 1, timeout=SEND_KEY_SECONDS)
         current = 1
-    previous = cache.get(_send_key(user_id, window - 1)) or 0
-    return current, previous, elapsed
+    return current, cache.get(previous_key) or 0, elapsed
 
 
 def _uncount_send(user_id: int, now: float) -> None:
     cache = counters()
+    key = _send_key(user_id, int(now // SEND_WINDOW_SECONDS))
+    if isinstance(cache, RedisCache):
+        client = _redis_client()
+        if client.decr(cache.make_and_validate_key(key)) < 0:  # it had expired
+            client.delete(cache.make_and_validate_key(key))
+        return
     with contextlib.suppress(ValueError):  # expired meanwhile: nothing to take back
-        cache.decr(_send_key(user_id, int(now // SEND_WINDOW_SECONDS)))
-
-
-async def _redis_send_counts(cache: RedisCache, user_id: int, now: float):
-    """``_send_counts`` in one round trip, on the keys and values Django's cache uses."""
-    window = int(now // SEND_WINDOW_SECONDS)
-    current_key = cache.make_and_validate_key(_send_key(user_id, window))
-    pipeline = _redis_client().pipeline(transaction=False)
-    pipeline.set(current_key, 0, ex=SEND_KEY_SECONDS, nx=True)
-    pipeline.incr(current_key)
-    pipeline.get(cache.make_and_validate_key(_send_key(user_id, window - 1)))
-    _, current, previous = await pipeline.execute()
-    return current, int(previous or 0), now - window * SEND_WINDOW_SECONDS
-
-
-async def _redis_uncount_send(cache: RedisCache, user_id: int, now: float) -> None:
-    key = cache.make_and_validate_key(_send_key(user_id, int(now // SEND_WINDOW_SECONDS)))
-    client = _redis_client()
-    if await client.decr(key) < 0:  # it had expired: nothing to take back
-        await client.delete(key)
-
-
-async def _in_cache(counting_in_redis, counting_elsewhere, user_id: int, now: float):
-    """Count in Redis from the event loop, in process memory in place (nothing to
-    wait for), in any other cache a deployment configures in a worker thread."""
-    cache = counters()
-    async with asyncio.timeout(COUNT_TIMEOUT_SECONDS):
-        if isinstance(cache, RedisCache):
-            return await counting_in_redis(cache, user_id, now)
-        if isinstance(cache, LocMemCache):
-            return counting_elsewhere(user_id, now)
-        return await sync_to_async(counting_elsewhere, thread_sensitive=False)(user_id, now)
+        cache.decr(key)
 
 
 def _send_retry_after(limit: int, current: int, previous: int, elapsed: float) -> float:
@@ -178,18 +153,19 @@ def _send_retry_after(limit: int, current: int, previous: int, elapsed: float) -
     return to_rollover + max(wait, 0.0)
 
 
-async def allow_send(user_id: int, *, now: float | None = None) -> tuple[bool, float]:
+def allow_send(user_id: int, *, now: float | None = None) -> tuple[bool, float]:
     """Count a send by ``user_id``: ``(True, 0.0)``, or ``(False, seconds to wait)``.
 
     Call it once per send attempt, before anything is saved; a refused
-    attempt is not counted. ``now`` (epoch seconds) is for tests.
+    attempt is not counted. Blocking (a round trip to Redis): call it from a
+    worker thread. ``now`` (epoch seconds) is for tests.
     """
     limit = settings.CHAT_SENDS_PER_MINUTE
     if limit <= 0:
         return True, 0.0
     now = time.time() if now is None else now
     try:
-        current, previous, elapsed = await _in_cache(_redis_send_counts, _send_counts, user_id, now)
+        current, previous, elapsed = _send_counts(user_id, now)
     except Exception:  # the cache is down: let the send through
         logger.warning("send rate limit not checked: cache unavailable", exc_info=True)
         return True, 0.0
@@ -197,7 +173,7 @@ async def allow_send(user_id: int, *, now: float | None = None) -> tuple[bool, f
     if estimate <= limit:
         return True, 0.0
     try:
-        await _in_cache(_redis_uncount_send, _uncount_send, user_id, now)
+        _uncount_send(user_id, now)
     except Exception:
         logger.warning("refused send not uncounted: cache unavailable", exc_info=True)
     retry_after = _send_retry_after(limit, current - 1, previous, elapsed)

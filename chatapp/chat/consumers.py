@@ -3,7 +3,6 @@
 import asyncio
 import json
 import logging
-import math
 from urllib.parse import parse_qs
 
 from asgiref.sync import sync_to_async
@@ -14,7 +13,6 @@ from django.template.loader import render_to_string
 from django.utils.html import escape
 
 from chatapp.accounts.middleware import SocketLogin
-from chatapp.ratelimit import allow_send
 
 from . import generation, relay, services
 from .models import Conversation, Message, Role, Status, get_conversation_for_user
@@ -123,8 +121,6 @@ class ConversationConsumer(AsyncWebsocketConsumer):
             return
         action = payload.get("action", "send")
         try:
-            if action in ("send", "regenerate") and not await self._within_send_limit():
-                return
             if action == "send":
                 login = SocketLogin.of(self.scope)
                 await services.send_message(self.conversation, payload, login=login)
@@ -145,16 +141,6 @@ class ConversationConsumer(AsyncWebsocketConsumer):
             # The socket stays open, and what was typed stays in the composer.
             logger.exception("could not handle a frame from the browser")
             await self._notify("Something went wrong on our side. Reload the page and try again.")
-
-    async def _within_send_limit(self) -> bool:
-        """Whether this socket's person may start another answer yet; if not, they are told
-        why. (Their login is checked by the service, in the send's database trip.)"""
-        allowed, retry_after = await allow_send(self.scope["user"].pk)
-        if not allowed:
-            await self._notify(
-                f"You are sending too fast. Try again in {math.ceil(retry_after)} s."
-            )
-        return allowed
 
     async def _notify(self, text: str) -> None:
         await self.send(

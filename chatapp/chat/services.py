@@ -5,6 +5,7 @@ generation, so the rules (one generation at a time, what the model may be
 sent) live in one place.
 """
 
+import math
 from dataclasses import dataclass
 from functools import cache
 
@@ -20,6 +21,7 @@ from django.utils import timezone
 from chatapp.accounts.middleware import SocketLogin
 from chatapp.gateways.registry import ModelChoice, Route, find_model, model_choices
 from chatapp.providers import ChatRequest
+from chatapp.ratelimit import allow_send
 
 from . import generation, relay
 from .images import ImageRejected, normalize_image
@@ -49,15 +51,20 @@ LOGIN_ENDED = (
 )
 
 
-def _require_login(login: SocketLogin | None) -> None:
-    """Refuse a socket's send once its login has ended.
+def _check_sender(login: SocketLogin | None) -> None:
+    """Refuse a socket's send once its login has ended, or while its person sends too fast.
 
-    Checked in the send's own trip to a worker thread: a trip of its own
-    queued behind every other send's, and under a burst of sends it added a
-    tenth of a second before each answer started (benchmarks/relay.py).
+    Checked in the send's own trip to a worker thread. Each check in a trip
+    of its own waited for the event loop or a thread under a burst of sends:
+    together about 0.2 s before each answer could start (benchmarks/relay.py).
     """
-    if login is not None and not login.still_valid():
+    if login is None:
+        return
+    if not login.still_valid():
         raise SendRefused(LOGIN_ENDED)
+    allowed, retry_after = allow_send(login.user_id)
+    if not allowed:
+        raise SendRefused(f"You are sending too fast. Try again in {math.ceil(retry_after)} s.")
 
 
 @dataclass(frozen=True)
@@ -192,7 +199,7 @@ def _start_turn(
     turn's ``conversation`` is the row as locked: fresher than the caller's
     copy (a title, a system prompt saved in another tab).
     """
-    _require_login(login)
+    _check_sender(login)
     with transaction.atomic():
         locked = _lock_idle_conversation(conversation)
         # The row as locked: the model and effort a frame leaves out are the
@@ -283,7 +290,8 @@ async def send_message(
 ) -> Message:
     """Save the user's message and an empty reply, tell every viewer, start generating.
 
-    A socket passes its ``login``, checked again first.
+    A socket passes its ``login``: checked again first, and the send counted
+    against its person's rate limit.
     """
     channel = await generation.requests_channel()
     turn = await _off_the_shared_thread(_start_turn)(conversation, payload, channel, login)
@@ -323,7 +331,7 @@ class Regeneration:
 def _start_regeneration(
     conversation: Conversation, payload: dict, channel: str, login: SocketLogin | None
 ) -> Regeneration:
-    _require_login(login)
+    _check_sender(login)
     with transaction.atomic():
         locked = _lock_idle_conversation(conversation)
         choice = _model_choice(payload, locked)

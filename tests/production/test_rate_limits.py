@@ -27,63 +27,63 @@ def send_counters(request, settings):
     yield ratelimit.counters()
 
 
-async def test_sends_within_the_limit_are_allowed_and_the_next_one_waits(send_counters, settings):
+def test_sends_within_the_limit_are_allowed_and_the_next_one_waits(send_counters, settings):
     settings.CHAT_SENDS_PER_MINUTE = 5
     for second in range(5):
-        assert await allow_send(7, now=T0 + 10 + second) == (True, 0.0)
-    allowed, retry_after = await allow_send(7, now=T0 + 15)
+        assert allow_send(7, now=T0 + 10 + second) == (True, 0.0)
+    allowed, retry_after = allow_send(7, now=T0 + 15)
     assert not allowed
     # Five sends in this window: the sixth fits once a fifth of the next window
     # has passed (5 x 4/5 + 1 = 5), i.e. at T0 + 72.
     assert 57 <= retry_after <= 57.3
-    assert (await allow_send(7, now=T0 + 15 + retry_after - 1))[0] is False
-    assert (await allow_send(7, now=T0 + 15 + retry_after))[0] is True
+    assert (allow_send(7, now=T0 + 15 + retry_after - 1))[0] is False
+    assert (allow_send(7, now=T0 + 15 + retry_after))[0] is True
 
 
-async def test_the_limit_is_per_member(send_counters, settings):
+def test_the_limit_is_per_member(send_counters, settings):
     settings.CHAT_SENDS_PER_MINUTE = 2
-    assert (await allow_send(1, now=T0))[0]
-    assert (await allow_send(1, now=T0 + 1))[0]
-    assert not (await allow_send(1, now=T0 + 2))[0]
-    assert (await allow_send(2, now=T0 + 2))[0]
+    assert (allow_send(1, now=T0))[0]
+    assert (allow_send(1, now=T0 + 1))[0]
+    assert not (allow_send(1, now=T0 + 2))[0]
+    assert (allow_send(2, now=T0 + 2))[0]
 
 
-async def test_refused_sends_do_not_count(send_counters, settings):
+def test_refused_sends_do_not_count(send_counters, settings):
     settings.CHAT_SENDS_PER_MINUTE = 2
-    await allow_send(3, now=T0)
-    await allow_send(3, now=T0 + 1)
+    allow_send(3, now=T0)
+    allow_send(3, now=T0 + 1)
     for _ in range(10):
-        assert not (await allow_send(3, now=T0 + 2))[0]
+        assert not (allow_send(3, now=T0 + 2))[0]
     # Two minutes on, the window is clean: hammering did not extend the wait.
-    assert (await allow_send(3, now=T0 + 121))[0]
+    assert (allow_send(3, now=T0 + 121))[0]
 
 
-async def test_the_window_slides(send_counters, settings):
+def test_the_window_slides(send_counters, settings):
     """A burst at the end of one minute still counts at the start of the next."""
     settings.CHAT_SENDS_PER_MINUTE = 4
     for offset in (56, 57, 58, 59):
-        assert (await allow_send(4, now=T0 + offset))[0]
-    allowed, retry_after = await allow_send(4, now=T0 + 61)
+        assert (allow_send(4, now=T0 + offset))[0]
+    allowed, retry_after = allow_send(4, now=T0 + 61)
     assert not allowed
     # 4 x (1 - t/60) + 1 <= 4 once t >= 15: at T0 + 75.
     assert 14 <= retry_after <= 14.3
 
 
-async def test_zero_turns_the_limit_off(send_counters, settings):
+def test_zero_turns_the_limit_off(send_counters, settings):
     settings.CHAT_SENDS_PER_MINUTE = 0
     for _ in range(100):
-        assert await allow_send(5, now=T0) == (True, 0.0)
+        assert allow_send(5, now=T0) == (True, 0.0)
 
 
-async def test_sends_counted_in_redis_are_the_cache_s_own_counts(send_counters, settings):
+def test_sends_counted_in_redis_are_the_cache_s_own_counts(send_counters, settings):
     """Every process reads the same counts, whichever way it counted them."""
     settings.CHAT_SENDS_PER_MINUTE = 10
     for second in range(3):
-        await allow_send(8, now=T0 + second)
+        allow_send(8, now=T0 + second)
     assert send_counters.get(f"ratelimit:send:8:{int(T0 // 60)}") == 3
 
 
-async def test_a_redis_that_does_not_answer_lets_sends_through(settings):
+def test_a_redis_that_does_not_answer_lets_sends_through(settings):
     settings.CHAT_SENDS_PER_MINUTE = 1
     settings.CACHES = {
         "default": {
@@ -91,8 +91,8 @@ async def test_a_redis_that_does_not_answer_lets_sends_through(settings):
             "LOCATION": "redis://127.0.0.1:1",  # nothing listens there
         }
     }
-    assert await allow_send(6, now=T0) == (True, 0.0)
-    assert await allow_send(6, now=T0) == (True, 0.0)
+    assert allow_send(6, now=T0) == (True, 0.0)
+    assert allow_send(6, now=T0) == (True, 0.0)
 
 
 async def test_a_redis_that_hangs_lets_sends_through_within_a_second(settings):
@@ -111,7 +111,10 @@ async def test_a_redis_that_hangs_lets_sends_through_within_a_second(settings):
     loop = asyncio.get_running_loop()
     try:
         started = loop.time()
-        verdicts = await asyncio.gather(*(allow_send(6, now=T0) for _ in range(6)))
+        # Six sends, each in its worker thread.
+        verdicts = await asyncio.gather(
+            *(asyncio.to_thread(allow_send, 6, now=T0) for _ in range(6))
+        )
         waited = loop.time() - started
     finally:
         server.close()
@@ -120,14 +123,14 @@ async def test_a_redis_that_hangs_lets_sends_through_within_a_second(settings):
     assert waited < 2 * ratelimit.COUNT_TIMEOUT_SECONDS
 
 
-async def test_a_cache_that_does_not_answer_lets_sends_through(settings, monkeypatch):
+def test_a_cache_that_does_not_answer_lets_sends_through(settings, monkeypatch):
     settings.CHAT_SENDS_PER_MINUTE = 1
 
     def down(*args, **kwargs):
         raise ConnectionError("redis is gone")
 
     monkeypatch.setattr(ratelimit, "_send_counts", down)
-    assert await allow_send(6, now=T0) == (True, 0.0)
+    assert allow_send(6, now=T0) == (True, 0.0)
 
 
 # --- logins ---------------------------------------------------------------------
