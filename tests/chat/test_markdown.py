@@ -49,6 +49,9 @@ XSS_PAYLOADS = {
     "html code fence": "```html\n<script>alert(1)</script>\n```",
     "fence info string breaking out": '```"><script>alert(1)</script>\nx\n```',
     "inline code closing code": "`</code><script>alert(1)</script>`",
+    "javascript image": "![x](javascript:alert(1))",
+    "javascript image in a link": "[![x](javascript:alert(1))](https://example.com)",
+    "image in a javascript link": "[![x](https://example.com/x.png)](javascript:alert(1))",
 }
 
 
@@ -125,6 +128,45 @@ def plain_code_for_an_unknown_language(root):
     assert not pre.find_all("span")
 
 
+def image_as_a_link(root):
+    """Named by its alt text, never loaded (a remote image tells its server who reads)."""
+    assert not root.find_all("img")
+    link = by_role(root, "link", "Diagram: browser -> Django -> gateway")
+    assert link.get("href") == "https://example.com/d.png"
+    assert set(link.get("rel").split()) == {"noopener", "noreferrer", "nofollow"}
+    assert root.find_all("p")[-1].text == "Then:"
+
+
+def linked_badge(root):
+    link = by_role(root, "link", "build status")
+    assert link.get("href") == "https://ci.example/job"
+    assert len(root.find_all("a")) == 1
+
+
+def untitled_image(root):
+    assert by_role(root, "link", "image").get("href") == "https://example.com/x.png"
+
+
+FILE_TREE = ["project", "src", "main", "java", "com", "example", "shop", "orders", "api", "A.java"]
+
+
+def deep_file_tree(root):
+    """Ten lists deep, each a level below the one before, and the answer goes on after it."""
+    deepest = root.find("li")
+    for name in FILE_TREE[:-1]:
+        assert deepest.children[0].strip() == name
+        deepest = deepest.find("ul").find("li")
+    assert deepest.text == "A.java"
+    assert root.find_all("p")[-1].visible_text == "Now run mvn package."
+
+
+def past_the_nesting_limit(root):
+    """What is nested too deep to parse is shown as written, and the answer goes on."""
+    for depth in range(60):
+        assert f"folder{depth}" in root.visible_text
+    assert root.find_all("p")[-1].visible_text == "Now run mvn package."
+
+
 GOOD_MARKDOWN = {
     "table": (
         "| Model | Price |\n|:--|--:|\n| o4-mini | 1.10 |\n| o3-mini | 1.10 |\n",
@@ -144,6 +186,25 @@ GOOD_MARKDOWN = {
     "unknown language": (
         "```nosuchlang\nif a < b && c > d:\n```\n",
         plain_code_for_an_unknown_language,
+    ),
+    "image": (
+        "![Diagram: browser -> Django -> gateway](https://example.com/d.png)\n\nThen:",
+        image_as_a_link,
+    ),
+    "linked badge": (
+        "[![build status](https://ci.example/badge.svg)](https://ci.example/job)",
+        linked_badge,
+    ),
+    "image without alt text": ("![](https://example.com/x.png)", untitled_image),
+    "deep file tree": (
+        "".join("  " * depth + f"- {name}\n" for depth, name in enumerate(FILE_TREE))
+        + "\nNow run `mvn package`.\n",
+        deep_file_tree,
+    ),
+    "past the nesting limit": (
+        "".join("  " * depth + f"- folder{depth}\n" for depth in range(60))
+        + "\nNow run `mvn package`.\n",
+        past_the_nesting_limit,
     ),
 }
 
