@@ -209,10 +209,9 @@ def normalize_image(
     """
     name = _display_name(filename)
     if len(data) > max_bytes:
-        raise ImageRejected(
-            f"“{name}” is {_megabytes(len(data))} MB; "
-            f"images may be at most {_megabytes(max_bytes)} MB."
-        )
+        # Not how much larger: a caller reads no more than a byte past the limit.
+        size = _megabytes(max_bytes)
+        raise ImageRejected(f"“{name}” is larger than {size} MB; images may be at most {size} MB.")
     if not data:
         raise ImageRejected(f"“{name}” is empty.")
     kind = _sniff(data)

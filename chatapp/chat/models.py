@@ -1,5 +1,6 @@
 import base64
 import uuid
+from functools import partial
 from pathlib import Path
 
 from django.conf import settings
@@ -80,30 +81,35 @@ class Conversation(models.Model):
 
         Regenerated answers show only their newest version, each knowing how many
         versions there are. A fixed number of queries, however long the conversation.
+        The earlier versions are left out by the query itself: left out after it,
+        a page of them came out empty, with more said to be before it and no
+        message to ask for those before.
         """
-        messages = self.messages.prefetch_related("attachments__blob")
+        newer_version = Message.objects.filter(
+            in_reply_to=models.OuterRef("in_reply_to"),
+            role=Role.ASSISTANT,
+            pk__gt=models.OuterRef("pk"),
+        )
+        messages = self.messages.exclude(models.Exists(newer_version), role=Role.ASSISTANT)
         if before is not None:
             messages = messages.filter(pk__lt=before)
-        newest_first = list(messages.order_by("-pk")[: PAGE_SIZE + 1])
+        newest_first = list(
+            messages.prefetch_related("attachments__blob").order_by("-pk")[: PAGE_SIZE + 1]
+        )
         has_older = len(newest_first) > PAGE_SIZE
         page = newest_first[:PAGE_SIZE][::-1]
         # By the answers' questions: a page may begin with answers to a question
         # that sits on the page before.
         questions = {m.in_reply_to_id for m in page if m.in_reply_to_id is not None}
         versions = {
-            row["in_reply_to"]: (row["count"], row["latest"])
+            row["in_reply_to"]: row["count"]
             for row in Message.objects.filter(in_reply_to__in=questions, role=Role.ASSISTANT)
             .values("in_reply_to")
-            .annotate(count=models.Count("pk"), latest=models.Max("pk"))
+            .annotate(count=models.Count("pk"))
         }
-        visible = []
         for message in page:
-            count, latest = versions.get(message.in_reply_to_id, (1, message.pk))
-            if message.role == Role.ASSISTANT and message.pk != latest:
-                continue
-            message.version_number = message.version_count = count
-            visible.append(message)
-        return visible, has_older
+            message.version_number = message.version_count = versions.get(message.in_reply_to_id, 1)
+        return page, has_older
 
     def messages_before(self, message: "Message", *, with_images: bool = True) -> list["Message"]:
         """Every earlier message, oldest first, with its images: what a request is built from.
@@ -369,13 +375,17 @@ def get_attachment_for_user(user, public_id) -> Attachment:
 @receiver(post_delete, sender=Attachment)
 def _delete_unused_image(sender, instance: Attachment, **kwargs) -> None:
     """Remove the stored bytes once the last attachment using them is gone."""
-    blob_id = instance.blob_id
+    transaction.on_commit(partial(delete_image_if_unused, instance.blob_id))
 
-    def delete_if_unused() -> None:
-        blob = ImageBlob.objects.filter(pk=blob_id, attachments__isnull=True).first()
-        if blob is not None:
-            stored = blob.file
-            blob.delete()
-            stored.delete(save=False)
 
-    transaction.on_commit(delete_if_unused)
+def delete_image_if_unused(blob_id: int) -> None:
+    """Delete a stored image, row and file, unless an attachment uses it by now.
+
+    Checked as it is deleted, not before: another upload of the same bytes
+    may have attached it meanwhile.
+    """
+    blob = ImageBlob.objects.filter(pk=blob_id, attachments__isnull=True).first()
+    if blob is not None:
+        stored = blob.file
+        blob.delete()
+        stored.delete(save=False)

@@ -7,7 +7,7 @@ sent) live in one place.
 
 import math
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -33,6 +33,7 @@ from .models import (
     Message,
     Role,
     Status,
+    delete_image_if_unused,
     storable,
     without_images,
 )
@@ -388,25 +389,32 @@ def attach_images(conversation: Conversation, uploads: list) -> list[Attachment]
     # Before the costly decoding: a tray already full refuses at once.
     if conversation.attachments.filter(message__isnull=True).count() + len(uploads) > limit:
         raise too_many
-    # Stored before the lock, which sends to the conversation wait on too; an
-    # image refused below stays stored, shared by whoever sends the same bytes.
+    # Stored before the lock, which sends to the conversation wait on too.
     images = [(upload.name or "", _clean_image(upload)) for upload in uploads]
-    blobs = [(name, _stored_blob(image)) for name, image in images]
-    with transaction.atomic():
-        # Locked: uploads sent side by side (one request per file) must not
-        # pass the limit together.
-        Conversation.objects.select_for_update().filter(pk=conversation.pk).exists()
-        if conversation.attachments.filter(message__isnull=True).count() + len(blobs) > limit:
-            raise too_many
-        return [
-            Attachment.objects.create(
-                owner=conversation.owner,
-                conversation=conversation,
-                blob=blob,
-                original_name=name[:255],
-            )
-            for name, blob in blobs
-        ]
+    blobs = [(name, *_stored_blob(image)) for name, image in images]
+    try:
+        with transaction.atomic():
+            # Locked: uploads sent side by side (one request per file) must not
+            # pass the limit together.
+            Conversation.objects.select_for_update().filter(pk=conversation.pk).exists()
+            if conversation.attachments.filter(message__isnull=True).count() + len(blobs) > limit:
+                raise too_many
+            return [
+                Attachment.objects.create(
+                    owner=conversation.owner,
+                    conversation=conversation,
+                    blob=blob,
+                    original_name=name[:255],
+                )
+                for name, blob, _ in blobs
+            ]
+    except ImageRejected:
+        # What this request stored, nothing would ever use or delete. Not what
+        # it found stored: another upload's, which may be about to attach it.
+        for _, blob, created in blobs:
+            if created:
+                transaction.on_commit(partial(delete_image_if_unused, blob.pk))
+        raise
 
 
 def _clean_image(upload):
@@ -420,10 +428,11 @@ def _clean_image(upload):
     )
 
 
-def _stored_blob(image) -> ImageBlob:
+def _stored_blob(image) -> tuple[ImageBlob, bool]:
+    """The image's stored bytes, and whether this call stored them."""
     blob = ImageBlob.objects.filter(sha256=image.sha256).first()
     if blob is not None:
-        return blob
+        return blob, False
     blob = ImageBlob(
         sha256=image.sha256,
         content_type=image.content_type,
@@ -437,8 +446,8 @@ def _stored_blob(image) -> ImageBlob:
             blob.save()
     except IntegrityError:  # the same image, stored a moment ago by someone else
         blob.file.delete(save=False)
-        blob = ImageBlob.objects.get(sha256=image.sha256)
-    return blob
+        return ImageBlob.objects.get(sha256=image.sha256), False
+    return blob, True
 
 
 def delete_conversation(conversation: Conversation) -> None:

@@ -5,6 +5,7 @@ from . import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("conversations/new/", views.new_conversation, name="new_conversation"),
+    path("conversations/older/", views.older_conversations, name="older_conversations"),
     path("c/<uuid:public_id>/", views.conversation_page, name="conversation"),
     path("c/<uuid:public_id>/older/", views.older_messages, name="older_messages"),
     path("c/<uuid:public_id>/attachments/", views.upload_attachments, name="upload_attachments"),

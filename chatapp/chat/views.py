@@ -1,7 +1,13 @@
+import uuid
+from urllib.parse import urlencode
+
 from django.contrib import messages
+from django.db.models import Q
 from django.http import FileResponse, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
 
 from chatapp.gateways.registry import model_choices
@@ -10,6 +16,8 @@ from . import services
 from .forms import ConversationSettingsForm
 from .images import ImageRejected
 from .models import Effort, Message, get_attachment_for_user, get_conversation_for_user
+
+SIDEBAR_PAGE_SIZE = 100
 
 
 def home(request):
@@ -29,9 +37,11 @@ def conversation_page(request, public_id):
     choices = model_choices()
     selected = next((c for c in choices if c.key == conversation.model), choices[0])
     chat_messages, has_older = conversation.page_of_messages()
+    conversations, older_conversations = _sidebar_page(request.user.conversations)
     context = {
         "conversation": conversation,
-        "conversations": request.user.conversations.all()[:100],
+        "conversations": conversations,
+        "older_conversations": older_conversations,
         "chat_messages": chat_messages,
         "has_older": has_older,
         # Tells the socket what this page shows; it sends what the page misses.
@@ -46,6 +56,48 @@ def conversation_page(request, public_id):
         "context_tokens": conversation.context_estimate(selected.family),
     }
     return TemplateResponse(request, "chat/conversation.html", context)
+
+
+def older_conversations(request):
+    """The sidebar's next page of conversations, for its "Show older conversations" button."""
+    if not request.htmx:
+        return redirect("home")
+    try:
+        updated_at = parse_datetime(request.GET["before"])
+        public_id = uuid.UUID(request.GET["id"])
+    except (KeyError, ValueError):
+        updated_at = None
+    if updated_at is None:
+        return HttpResponseBadRequest("Give ?before=<time>&id=<conversation>.")
+    conversations, older = _sidebar_page(
+        request.user.conversations, older_than=(updated_at, public_id)
+    )
+    return TemplateResponse(
+        request,
+        "chat/conversation.html#conversation_items",
+        {"conversations": conversations, "older_conversations": older},
+    )
+
+
+def _sidebar_page(conversations, older_than=None):
+    """A page of conversations, newest first, and the address of the next (None if none).
+
+    Paged after the last one shown, by its time and id, not by position: a
+    conversation that moves to the top meanwhile (a message sent in another
+    tab) pushes no other onto the next page a second time.
+    """
+    conversations = conversations.order_by("-updated_at", "-public_id")
+    if older_than is not None:
+        updated_at, public_id = older_than
+        conversations = conversations.filter(
+            Q(updated_at__lt=updated_at) | Q(updated_at=updated_at, public_id__lt=public_id)
+        )
+    page = list(conversations[: SIDEBAR_PAGE_SIZE + 1])
+    if len(page) <= SIDEBAR_PAGE_SIZE:
+        return page, None
+    last = page[SIDEBAR_PAGE_SIZE - 1]
+    query = urlencode({"before": last.updated_at.isoformat(), "id": last.public_id})
+    return page[:SIDEBAR_PAGE_SIZE], f"{reverse('older_conversations')}?{query}"
 
 
 @require_POST

@@ -115,7 +115,7 @@ REJECTIONS = [
         lambda: b"\x89PNG\r\n\x1a\n" + b"\x00" * (11 * MB),
         "huge.png",
         LIMITS,
-        "“huge.png” is 11 MB; images may be at most 10 MB.",
+        "“huge.png” is larger than 10 MB; images may be at most 10 MB.",
         id="over-byte-limit",
     ),
     pytest.param(

@@ -87,6 +87,33 @@ def test_sidebar_lists_own_conversations_newest_first(alice_client, alice, bob):
     assert by_role(root, "heading", "Middle").tag == "h1"
 
 
+def test_older_conversations_are_reached_from_the_sidebar(alice_client, alice, bob):
+    now = timezone.now()
+    for number in range(205):
+        made = Conversation.objects.create(owner=alice, model="o4-mini", title=f"Chat {number}")
+        # Three by three at the same time: a page ends between two such.
+        Conversation.objects.filter(pk=made.pk).update(
+            updated_at=now - timedelta(minutes=number // 3)
+        )
+    Conversation.objects.create(owner=bob, model="o4-mini", title="Bob's secret plan")
+
+    sidebar = by_role(page(alice_client.get("/", follow=True)), "navigation", "Conversations")
+    titles = [link.visible_text for link in all_by_role(sidebar, "link")]
+    assert len(titles) == 100
+    # Pressed as htmx does it: the button gives way to the conversations it loads.
+    for _ in range(5):
+        buttons = all_by_role(sidebar, "button", "Show older conversations")
+        if not buttons:
+            break
+        response = alice_client.get(buttons[0].get("hx-get"), HTTP_HX_REQUEST="true")
+        sidebar = page(response)
+        titles += [link.visible_text for link in all_by_role(sidebar, "link")]
+
+    assert len(titles) == len(set(titles)) == 205, "every conversation, once"
+    assert set(titles[:3]) == {"Chat 0", "Chat 1", "Chat 2"}
+    assert titles[-1] == "Chat 204"
+
+
 def test_home_opens_the_latest_conversation(alice_client, alice):
     older = Conversation.objects.create(owner=alice, model="o4-mini", title="Older")
     latest = Conversation.objects.create(owner=alice, model="o4-mini", title="Latest")

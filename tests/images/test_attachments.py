@@ -129,6 +129,67 @@ def test_more_images_than_allowed_are_refused(alice_client, conversation, settin
 
 
 @pytest.mark.django_db
+def test_an_oversized_upload_is_not_said_to_be_the_limits_size(
+    alice_client, conversation, settings
+):
+    settings.CHAT_MAX_IMAGE_BYTES = 1024 * 1024
+    response = upload(alice_client, conversation, png() + b"\0" * (5 * 1024 * 1024), "big.png")
+
+    assert response.status_code == 400
+    refusal = parse(response.content.decode()).find(class_="status-text").visible_text
+    assert refusal == "“big.png” is larger than 1 MB; images may be at most 1 MB."
+
+
+def files_stored(settings) -> set[str]:
+    return {str(p) for p in (settings.MEDIA_ROOT / "private").rglob("*") if p.is_file()}
+
+
+def another_image_lands(conversation):
+    """Another upload (one request per file) fills the tray while this one decodes."""
+    clean, store = services._clean_image, services._stored_blob
+
+    def clean_while_another_lands(file):
+        cleaned = clean(file)
+        other, _ = store(
+            services.normalize_image(png(colour=(0, 255, 0)), max_bytes=10**7, max_pixels=10**8)
+        )
+        Attachment.objects.create(owner=conversation.owner, conversation=conversation, blob=other)
+        return cleaned
+
+    return "_clean_image", clean_while_another_lands
+
+
+def the_same_image_lands(conversation):
+    """Another upload of the same image attaches it as soon as this one has stored it."""
+    store = services._stored_blob
+
+    def store_and_have_it_attached(image):
+        blob, created = store(image)
+        Attachment.objects.create(owner=conversation.owner, conversation=conversation, blob=blob)
+        return blob, created
+
+    return "_stored_blob", store_and_have_it_attached
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("race", [another_image_lands, the_same_image_lands])
+def test_an_upload_refused_at_the_limit_keeps_only_images_in_use(
+    alice_client, conversation, settings, monkeypatch, django_capture_on_commit_callbacks, race
+):
+    settings.CHAT_MAX_IMAGES_PER_MESSAGE = 1
+    monkeypatch.setattr(services, *race(conversation))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = upload(alice_client, conversation, png())
+
+    assert response.status_code == 400
+    assert "at most 1 images" in response.content.decode()
+    assert not ImageBlob.objects.filter(attachments__isnull=True).exists()
+    assert files_stored(settings) == {blob.file.path for blob in ImageBlob.objects.all()}
+    assert ImageBlob.objects.count() == 1, "the image the other upload attached stays"
+
+
+@pytest.mark.django_db
 def test_a_request_with_one_bad_image_stores_none_of_them(alice_client, conversation):
     response = alice_client.post(
         reverse("upload_attachments", args=[conversation.public_id]),
