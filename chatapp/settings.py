@@ -89,6 +89,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # After LoginRequiredMiddleware and HtmxMiddleware: the login redirect an
+    # htmx request gets becomes one for the whole page.
+    "chatapp.accounts.middleware.HtmxLoginRedirect",
     "chatapp.accounts.middleware.FirstRunMiddleware",
 ]
 

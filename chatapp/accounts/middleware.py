@@ -1,5 +1,6 @@
 from dataclasses import dataclass
 from importlib import import_module
+from urllib.parse import urlsplit
 
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -11,10 +12,12 @@ from django.contrib.auth import (
     load_backend,
 )
 from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
-from django.shortcuts import redirect
+from django.shortcuts import redirect, resolve_url
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare
+from django_htmx.http import HttpResponseClientRedirect
 
 from .models import User
 
@@ -39,6 +42,34 @@ class FirstRunMiddleware:
         ):
             return redirect(reverse("first_run_setup"))
         return self.get_response(request)
+
+
+class HtmxLoginRedirect:
+    """Send an htmx request whose login has ended to the login page, as a whole page.
+
+    Django answers it with a redirect to the login page, which htmx follows
+    unseen and swaps into the element that asked: the whole login page inside
+    an answer's version pager, the settings form or the older messages. An
+    ``HX-Redirect`` has the browser load the login page instead, and come back
+    to the page the member was on. Needs django-htmx's ``HtmxMiddleware``
+    before it.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.htmx and _is_login_redirect(response):
+            page = request.htmx.current_url_abs_path or request.get_full_path()
+            return HttpResponseClientRedirect(redirect_to_login(page).url)
+        return response
+
+
+def _is_login_redirect(response) -> bool:
+    if response.status_code != 302:
+        return False
+    return urlsplit(response["Location"]).path == resolve_url(settings.LOGIN_URL)
 
 
 class WebsocketUser:

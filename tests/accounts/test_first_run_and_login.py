@@ -1,6 +1,7 @@
 """First run creates the administrator; after that every page needs a login."""
 
 import uuid
+from urllib.parse import quote
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -115,6 +116,39 @@ def test_every_page_requires_login(client, conversation, method, path):
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/?next=")
     assert Conversation.objects.count() == 1
+
+
+# What a page asks for in the background; after the login ends, the whole page
+# goes to the login page, and back to the page after logging in.
+HTMX_REQUESTS = {
+    "an answer's version pager": ("get", "/messages/1/version/?step=-1"),
+    "the earlier messages loader": ("get", "/c/{id}/older/?before=10"),
+    "the settings form": ("post", "/c/{id}/settings/"),
+    "the older conversations button": ("get", "/conversations/older/?before=x&id=y"),
+}
+
+
+@pytest.mark.parametrize(("method", "path"), HTMX_REQUESTS.values(), ids=HTMX_REQUESTS.keys())
+def test_an_htmx_request_after_the_login_ended_sends_the_page_to_log_in(
+    client, conversation, method, path
+):
+    page = conversation.get_absolute_url()
+    response = getattr(client, method)(
+        path.format(id=conversation.public_id),
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_CURRENT_URL=f"http://testserver{page}?from=sidebar",
+    )
+
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == f"/accounts/login/?next={quote(page + '?from=sidebar')}"
+    assert not response.content, "nothing for htmx to swap into the page"
+    assert by_role(parse(client.get(response["HX-Redirect"]).content.decode()), "heading", "Log in")
+
+
+def test_without_the_page_address_htmx_goes_back_to_what_it_asked_for(client, conversation):
+    path = f"/c/{conversation.public_id}/older/?before=10"
+    response = client.get(path, HTTP_HX_REQUEST="true")
+    assert response["HX-Redirect"] == f"/accounts/login/?next={quote(path)}"
 
 
 def test_log_in_and_out(client, alice, conversation):
