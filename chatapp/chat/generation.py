@@ -653,10 +653,14 @@ class BatchedSaves:
         while _running:
             await asyncio.sleep(settings.CHAT_PERSIST_SECONDS)
             now = loop.time()
+            # Not an answer its viewers have not been shown yet: a page loaded
+            # meanwhile would show the saved text, and then all of it again.
             texts = [
                 text
                 for running in list(_running.values())
-                if not running.finishing and (text := running.take_unsaved_text(now)) is not None
+                if running.announced
+                and not running.finishing
+                and (text := running.take_unsaved_text(now)) is not None
             ]
             if not texts:
                 continue

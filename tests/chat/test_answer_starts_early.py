@@ -91,3 +91,20 @@ async def test_a_stop_before_the_news_keeps_the_answer_in_order(
     assert reply.status == Status.STOPPED and reply.reasoning
     assert turn_articles("".join(tab_a.frames[:-1])) is not None
     assert streamed(tab_a.frames, reply.pk, "reasoning") == reply.reasoning
+
+
+async def test_nothing_is_saved_before_the_news(
+    settings, slow_announcement, sockets, alice_session, alice_conversation
+):
+    """A page loaded meanwhile shows the saved text, and its socket then gets all of it."""
+    settings.SIMULATOR_CHUNK_DELAY = 0.005
+    settings.CHAT_PERSIST_SECONDS = 0.02
+    socket = await sockets(alice_conversation.public_id, alice_session)
+    await socket.send(message="Write a long essay", reasoning_effort="low")
+    await wait_for(text_before_the_news(alice_conversation))
+    await asyncio.sleep(0.1)  # five saving rounds
+
+    reply = await Message.objects.aget(conversation=alice_conversation, role="assistant")
+    assert generation.running(alice_conversation.pk).announced is False
+    assert (reply.reasoning, reply.content) == ("", "")
+    await socket.receive_final("complete")
