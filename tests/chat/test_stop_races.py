@@ -2,9 +2,9 @@
 
 A send saves the answer, starts generating, then tells every viewer; a Stop
 from another tab, or a socket in another process asking to watch, can land
-before the viewers are told, or before the generation is running. A second Stop (a double click, the other tab) can land while
-the first one's save runs. Each must end with the answer saved as it ended
-and every viewer told.
+before the viewers are told, or before the generation is running. A second
+Stop (a double click, the other tab) can land while the first one's save
+runs. Each must end with the answer saved as it ended and every viewer told.
 """
 
 import asyncio
