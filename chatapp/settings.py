@@ -7,6 +7,7 @@ and REDIS_URL (see README for the full list).
 
 import importlib.util
 import os
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -131,6 +132,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
+    }
+    # Tests get a file, not Django's shared in-memory database: that one
+    # answers "database table is locked" at once when a streaming answer's
+    # save meets another connection's read, where a file waits its turn.
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(Path(tempfile.gettempdir()) / f"chatapp-test-{os.getpid()}.sqlite3")
     }
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
