@@ -65,7 +65,7 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         # that overlaps the snapshot sent on connect is not shown twice.
         self.seen: dict[int, tuple[int, int]] = {}
         self.held_deltas: dict[int, list[dict]] = {}
-        # The newest message a catch-up list sent on connect showed (see _catch_up).
+        # The newest message the page shows: its own, or a catch-up list's (see _catch_up).
         self.caught_up_to = 0
         # Conversation events arrive from two sides (called directly by this
         # process's publishers, and through the layer from others); the lock
@@ -166,6 +166,9 @@ class ConversationConsumer(AsyncWebsocketConsumer):
             seen = int(query["seen"][0])
         except ValueError:
             seen = 0
+        # A turn published after the page read it (a send saved just before
+        # the page loaded) is on the page already.
+        self.caught_up_to = seen
         running = generation.running(self.conversation.pk)
         if running is not None and running.message.pk <= seen:
             return  # its answer is the newest message, and the page shows it

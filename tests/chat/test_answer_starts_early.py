@@ -108,3 +108,21 @@ async def test_nothing_is_saved_before_the_news(
     assert generation.running(alice_conversation.pk).announced is False
     assert (reply.reasoning, reply.content) == ("", "")
     await socket.receive_final("complete")
+
+
+async def test_a_page_loaded_before_the_news_shows_the_turn_once(
+    settings, slow_announcement, sockets, alice_session, alice_conversation
+):
+    """The page already shows the new turn (it read it from the database): the news adds none."""
+    settings.SIMULATOR_CHUNK_DELAY = 0.005
+    tab_a = await sockets(alice_conversation.public_id, alice_session)
+    await tab_a.send(message="Write a long essay", reasoning_effort="low")
+    await wait_for(text_before_the_news(alice_conversation))
+    reply = await Message.objects.aget(conversation=alice_conversation, role="assistant")
+
+    page = await sockets(alice_conversation.public_id, alice_session, seen=reply.pk)
+    await page.receive_final("complete")
+
+    await reply.arefresh_from_db()
+    assert not any(turn_articles(frame) for frame in page.frames)
+    assert streamed(page.frames, reply.pk, "reasoning") == reply.reasoning
