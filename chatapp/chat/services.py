@@ -6,6 +6,7 @@ sent) live in one place.
 """
 
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache, partial
 
@@ -228,20 +229,54 @@ def _start_turn(
             generation_channel=channel,
             heartbeat_at=timezone.now(),
         )
-    # Rendered in async code next: the question ends the history, its thumbnails loaded.
-    if locked.has_messages or send.attachments:
-        history = locked.messages_before(reply, with_images=locked.has_images)
-    else:
-        # A new chat's first question is the whole history: nothing to read back.
-        history = without_images([user_message])
-    return Turn(
-        conversation=locked,
-        question=history[-1],
-        reply=reply,
-        choice=send.choice,
-        request=generation.build_request(locked, reply, history),
-        context_tokens=locked.context_estimate(send.choice.family, history),
+    with _given_up_on_failure(reply):
+        # Rendered in async code next: the question ends the history, its thumbnails loaded.
+        if locked.has_messages or send.attachments:
+            history = locked.messages_before(reply, with_images=locked.has_images)
+        else:
+            # A new chat's first question is the whole history: nothing to read back.
+            history = without_images([user_message])
+        return Turn(
+            conversation=locked,
+            question=history[-1],
+            reply=reply,
+            choice=send.choice,
+            # Reads the history's images from storage, which can fail.
+            request=generation.build_request(locked, reply, history),
+            context_tokens=locked.context_estimate(send.choice.family, history),
+        )
+
+
+@contextmanager
+def _given_up_on_failure(reply: Message):
+    """For a send's steps after its answer is saved as streaming, before it is launched.
+
+    Nothing would ever write such an answer: it stayed "being written", and
+    the conversation refused every send, until recovery came round.
+    """
+    try:
+        yield
+    except Exception:
+        _give_up(reply)
+        raise
+
+
+def _give_up(reply: Message) -> None:
+    Message.objects.filter(pk=reply.pk, status=Status.STREAMING).update(
+        status=Status.ERROR,
+        error=generation.INTERNAL_ERROR,
+        finished_at=timezone.now(),
+        generation_channel="",
     )
+
+
+async def _rendered(reply: Message, template: str, context: dict) -> str:
+    """The new answer's HTML for its viewers; the answer is given up if that fails."""
+    try:
+        return render_to_string(template, context)
+    except Exception:
+        await _off_the_shared_thread(_give_up)(reply)
+        raise
 
 
 def _off_the_shared_thread(function):
@@ -296,7 +331,8 @@ async def send_message(
     """
     channel = await generation.requests_channel()
     turn = await _off_the_shared_thread(_start_turn)(conversation, payload, channel, login)
-    html = render_to_string(
+    html = await _rendered(
+        turn.reply,
         "chat/conversation.html#new_turn",
         {
             "chat_messages": [turn.question, turn.reply],
@@ -350,14 +386,15 @@ def _start_regeneration(
             heartbeat_at=timezone.now(),
         )
         locked.save(update_fields=["updated_at"])
-    reply.version_number, reply.version_count = reply.version_position()
-    return Regeneration(
-        reply=reply,
-        request=generation.build_request(
-            locked, reply, locked.messages_before(reply, with_images=locked.has_images)
-        ),
-        routes=choice.routes,
-    )
+    with _given_up_on_failure(reply):
+        reply.version_number, reply.version_count = reply.version_position()
+        return Regeneration(
+            reply=reply,
+            request=generation.build_request(
+                locked, reply, locked.messages_before(reply, with_images=locked.has_images)
+            ),
+            routes=choice.routes,
+        )
 
 
 async def regenerate(
@@ -366,7 +403,8 @@ async def regenerate(
     """Answer the last question again; the old answer stays as an earlier version."""
     channel = await generation.requests_channel()
     turn = await _off_the_shared_thread(_start_regeneration)(conversation, payload, channel, login)
-    html = render_to_string(
+    html = await _rendered(
+        turn.reply,
         "chat/conversation.html#message",
         {"message": turn.reply, "oob": True, "new_version": True},
     )
