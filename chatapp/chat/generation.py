@@ -683,12 +683,24 @@ def running(conversation_pk: int) -> Generation | None:
     return _running.get(conversation_pk)
 
 
-async def request_stop(message: Message) -> None:
-    """Stop a generation wherever it runs: here directly, elsewhere through its channel."""
+async def request_stop(message: Message) -> bool:
+    """Stop a generation wherever it runs: here directly, elsewhere through its channel.
+
+    False when no process is left to hear it: the one writing the answer died.
+    """
     local = _running.get(message.conversation_id)
     if local is not None and local.message.pk == message.pk:
         local.stop()
-    elif message.generation_channel:
-        await get_channel_layer().send(
-            message.generation_channel, {"type": "generation.stop", "message_id": message.pk}
-        )
+        return True
+    channel = message.generation_channel
+    if not channel or not await _listened(channel):
+        return False
+    await get_channel_layer().send(channel, {"type": "generation.stop", "message_id": message.pk})
+    return True
+
+
+async def _listened(channel: str) -> bool:
+    if relay.spans_processes():
+        return await relay.still_listened(channel)
+    # The only process: its own channel is an answer saved and about to start.
+    return channel == await requests_channel()

@@ -48,25 +48,33 @@ async def interrupt_orphans(*, started_before_this_process: bool = False) -> int
         if message.pk in ours:
             continue
         try:
-            # A thread of its own: markdown and the request's rebuilding stay
-            # off the shared database thread every socket reads through.
-            if not await database_sync_to_async(_interrupt, thread_sensitive=False)(message):
-                continue
+            if await recover(message):
+                recovered += 1
         except DatabaseError:
             raise  # the database is away: the next round tries them all again
         except Exception:
             # One answer that cannot be recovered must not keep the others streaming.
             logger.exception("could not mark an orphaned answer interrupted")
-            continue
-        recovered += 1
-        html = render_to_string("chat/conversation.html#message", {"message": message, "oob": True})
-        await relay.publish(
-            message.conversation.group_name,
-            {"type": "chat.finished", "message_id": message.pk, "html": html},
-        )
     if recovered:
         logger.warning("marked %d orphaned answers interrupted", recovered)
     return recovered
+
+
+async def recover(message: Message) -> bool:
+    """Mark one orphaned answer (its conversation loaded) interrupted and tell its viewers.
+
+    False if its own process finished it meanwhile.
+    """
+    # A thread of its own: markdown and the request's rebuilding stay off the
+    # shared database thread every socket reads through.
+    if not await database_sync_to_async(_interrupt, thread_sensitive=False)(message):
+        return False
+    html = render_to_string("chat/conversation.html#message", {"message": message, "oob": True})
+    await relay.publish(
+        message.conversation.group_name,
+        {"type": "chat.finished", "message_id": message.pk, "html": html},
+    )
+    return True
 
 
 def _interrupt(message: Message) -> bool:

@@ -103,12 +103,32 @@ async def watched_elsewhere(group: str) -> bool:
         return True
     channel = layer._get_group_channel_name(group)
     subscribed_here = channel in layer.groups
+    subscribers = await _subscribers(layer, channel)
+    if subscribers is None:
+        return True  # relay to all
+    return subscribers > (1 if subscribed_here else 0)
+
+
+async def still_listened(channel: str) -> bool:
+    """Whether a process may still be listening on ``channel``, another process's own.
+
+    A process that died took its subscriptions with it, so Redis counts no
+    one there. Other layers, or a count that failed: assume someone is.
+    """
+    layer = get_channel_layer()
+    if not isinstance(layer, RedisPubSubChannelLayer):
+        return True
+    return await _subscribers(layer, channel) != 0
+
+
+async def _subscribers(layer: RedisPubSubChannelLayer, channel: str) -> int | None:
+    """How many processes are subscribed to ``channel``; None if Redis did not say."""
     shard = layer._get_shard(channel)
     shard._ensure_redis()
     try:
         async with asyncio.timeout(COUNT_TIMEOUT_SECONDS), _counting_slots():
             [(_, subscribers)] = await shard._redis.pubsub_numsub(channel)
     except (RedisError, OSError):  # TimeoutError included
-        logger.warning("could not count a group's processes; relaying to all", exc_info=True)
-        return True
-    return subscribers > (1 if subscribed_here else 0)
+        logger.warning("could not count the processes listening on a channel", exc_info=True)
+        return None
+    return subscribers

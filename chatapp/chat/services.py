@@ -24,7 +24,7 @@ from chatapp.gateways.registry import ModelChoice, Route, find_model, model_choi
 from chatapp.providers import ChatRequest
 from chatapp.ratelimit import allow_send
 
-from . import generation, relay
+from . import generation, recovery, relay
 from .images import ImageRejected, normalize_image
 from .models import (
     Attachment,
@@ -346,7 +346,9 @@ async def send_message(
 
 
 def _streaming_message(conversation: Conversation) -> Message | None:
-    return conversation.messages.filter(status=Status.STREAMING).last()
+    return (
+        conversation.messages.filter(status=Status.STREAMING).select_related("conversation").last()
+    )
 
 
 async def stop_generation(conversation: Conversation) -> bool:
@@ -354,7 +356,10 @@ async def stop_generation(conversation: Conversation) -> bool:
     streaming = await database_sync_to_async(_streaming_message)(conversation)
     if streaming is None:
         return False
-    await generation.request_stop(streaming)
+    if not await generation.request_stop(streaming):
+        # Its process died: recovery's verdict now, not once its heartbeat
+        # has been missed for a while.
+        await recovery.recover(streaming)
     return True
 
 
