@@ -83,7 +83,7 @@ class ChunkParser:
     def feed(self, chunk: dict) -> Iterator[StreamEvent]:
         usage = chunk.get("usage")
         if isinstance(usage, dict):
-            self.usage = usage_from_dict(usage)
+            self.usage = usage_from_dict(usage) or self.usage
         choices = chunk.get("choices")
         if not isinstance(choices, list):
             return
@@ -150,11 +150,23 @@ def _tool_call_delta(call: dict) -> ToolCallDelta:
 MAX_TOKEN_COUNT = 100_000_000
 
 
+def _is_count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_TOKEN_COUNT
+
+
 def _int(value: object) -> int:
-    return value if isinstance(value, int) and 0 <= value <= MAX_TOKEN_COUNT else 0
+    return value if _is_count(value) else 0
 
 
-def usage_from_dict(usage: dict) -> Usage:
+def usage_from_dict(usage: dict) -> Usage | None:
+    """The gateway's usage; None if its main counts are there but are not counts.
+
+    Such a report is not taken as zero: the answer would be billed nothing.
+    Our own estimate stands in for it, marked as one. A count left out is 0.
+    """
+    main = [usage.get(name) for name in ("prompt_tokens", "completion_tokens")]
+    if any(value is not None and not _is_count(value) for value in main):
+        return None
     prompt_details = usage.get("prompt_tokens_details")
     completion_details = usage.get("completion_tokens_details")
     return Usage(

@@ -66,6 +66,7 @@ MID_STREAM_FAULTS = {
 STREAM_FAULTS = {
     "no-done": "the stream ends without finish_reason, usage or [DONE]",
     "no-usage": "no usage chunk",
+    "bad-usage": "a usage chunk whose counts are text, not numbers",
     "think-tags": "reasoning as <think>…</think> inside content, tags split across chunks",
     "reasoning-field": "reasoning as delta.reasoning and reasoning_details[] (OpenRouter)",
     "no-reasoning": "no reasoning text, only reasoning_tokens in usage (OpenAI)",
@@ -487,6 +488,9 @@ class SimulatorServer:
             chunks = chunks[:-2]
         elif fault == "no-usage":
             chunks = chunks[:-1]
+        elif fault == "bad-usage":
+            usage = chunks[-1]["usage"]
+            chunks[-1]["usage"] = {**usage, "prompt_tokens": str(usage["prompt_tokens"])}
         break_at = _halfway_through_answer(chunks) if fault in MID_STREAM_FAULTS else None
         if style == "reasoning":
             writer.write(b": OPENROUTER PROCESSING\n\n")

@@ -37,24 +37,47 @@ def test_text_that_only_looks_like_a_tag_is_answer(text):
     assert split_reading([text[:5], text[5:]]) == ("", text)
 
 
-def test_odd_usage_values_count_as_zero():
+@pytest.mark.parametrize(
+    "nonsense",
+    ["12", -3, 3.5, True, 10**12, [12], {"total": 12}],
+    ids=["text", "negative", "fraction", "boolean", "past any request", "list", "object"],
+)
+@pytest.mark.parametrize("field", ["prompt_tokens", "completion_tokens"])
+def test_usage_whose_counts_are_not_counts_is_not_taken(field, nonsense):
+    """Taken as zero, the answer was billed nothing; the client estimates it instead."""
+    parser = ChunkParser()
+    usage = {"prompt_tokens": 12, "completion_tokens": 40, field: nonsense}
+    list(parser.feed({"choices": [], "usage": usage}))
+
+    assert parser.usage is None
+
+
+def test_a_nonsense_report_does_not_replace_an_earlier_good_one():
+    parser = ChunkParser()
+    list(parser.feed({"choices": [], "usage": {"prompt_tokens": 12, "completion_tokens": 40}}))
+    list(parser.feed({"choices": [], "usage": {"prompt_tokens": 12, "completion_tokens": "41"}}))
+
+    assert (parser.usage.prompt_tokens, parser.usage.completion_tokens) == (12, 40)
+
+
+def test_odd_details_count_as_zero():
     parser = ChunkParser()
     list(
         parser.feed(
             {
                 "choices": [],
                 "usage": {
-                    "prompt_tokens": "12",
-                    "completion_tokens": -3,
-                    "prompt_tokens_details": None,
+                    "prompt_tokens": 12,
+                    "completion_tokens": 40,
+                    "prompt_tokens_details": {"cached_tokens": "8"},
                     "completion_tokens_details": {"reasoning_tokens": 5},
                 },
             }
         )
     )
 
-    assert (parser.usage.prompt_tokens, parser.usage.completion_tokens) == (0, 0)
-    assert parser.usage.reasoning_tokens == 5
+    assert (parser.usage.prompt_tokens, parser.usage.completion_tokens) == (12, 40)
+    assert (parser.usage.cached_tokens, parser.usage.reasoning_tokens) == (0, 5)
 
 
 def test_only_the_last_usage_counts_when_a_gateway_repeats_a_running_total():

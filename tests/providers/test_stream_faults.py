@@ -50,9 +50,10 @@ async def test_without_reasoning_text_only_the_token_count_remains(simulator, ba
     assert not transcript.usage.estimated
 
 
-async def test_missing_usage_is_estimated_and_marked_so(simulator):
+@pytest.mark.parametrize("fault", ["no-usage", "bad-usage"])
+async def test_missing_or_unreadable_usage_is_estimated_and_marked_so(simulator, fault):
     complete = await collect(stream_chat(endpoint_at(simulator), ask()))
-    transcript = await with_fault(simulator, "no-usage")
+    transcript = await with_fault(simulator, fault)
 
     assert transcript.error is None
     assert transcript.finish == "stop"
