@@ -46,6 +46,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import uvloop
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -122,7 +124,7 @@ def simulator_process(port: int, chunk_delay: float, control) -> None:
     """Serve the simulator; answer "dump" (records so far, then forget them) and "stop"."""
     server = _recording_simulator_class()(port=port, chunk_delay=chunk_delay)
     ready = threading.Event()
-    loop = asyncio.new_event_loop()
+    loop = uvloop.new_event_loop()
 
     def serve() -> None:
         asyncio.set_event_loop(loop)
@@ -312,11 +314,11 @@ def driver_process(control) -> None:
         if command[0] == "app":
             _, ports, conversations, effort, ramp, timeout = command
             control.send(
-                asyncio.run(_drive_app(control, ports, conversations, effort, ramp, timeout))
+                uvloop.run(_drive_app(control, ports, conversations, effort, ramp, timeout))
             )
         elif command[0] == "direct":
             _, port, tokens, effort, ramp = command
-            control.send(asyncio.run(_drive_direct(port, tokens, effort, ramp)))
+            control.send(uvloop.run(_drive_direct(port, tokens, effort, ramp)))
 
 
 CONCURRENT_HANDSHAKES = 8
