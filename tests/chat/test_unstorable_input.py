@@ -73,7 +73,8 @@ async def test_a_nul_in_the_gateways_stream_is_dropped_and_the_answer_saved(
     assert (reply.reasoning, reply.content) == ("Weighing it", "The answer.")
     assert reply.tool_calls == [{"id": "call_1", "name": "lookup", "arguments": "{}"}]
     usage = await UsageRecord.objects.aget(message=reply)
-    assert (usage.prompt_tokens, usage.completion_tokens) == (0, 7), "garbage is no count"
+    # Garbage is no count: our estimate stands in, and says so.
+    assert usage.estimated and 0 < usage.prompt_tokens < 100
 
 
 async def test_a_nul_in_the_members_message_is_dropped_and_the_message_sent(
