@@ -1,4 +1,4 @@
-from django.contrib.auth.forms import BaseUserCreationForm
+from django.contrib.auth.forms import BaseUserCreationForm, UsernameField
 
 from .models import User
 
@@ -7,6 +7,9 @@ class FirstAdminForm(BaseUserCreationForm):
     class Meta:
         model = User
         fields = ("username", "email")
+        # As Django's own Meta has it (ours replaces it): no capital letter
+        # typed in by a phone, and a name password managers save.
+        field_classes = {"username": UsernameField}
 
     def save(self, commit: bool = True) -> User:
         user = super().save(commit=False)
