@@ -24,6 +24,22 @@ CSV_FIELDS = (
 )
 
 
+class BlankShownListFilter(admin.AllValuesFieldListFilter):
+    """A field's values to filter by, a blank one shown as the list shows it.
+
+    Answers from a model that takes no reasoning effort have a blank effort,
+    which Django offers as a link with no text: nothing to see or click.
+    """
+
+    def choices(self, changelist):
+        for choice in super().choices(changelist):
+            display = str(choice["display"])
+            # Blank, or blank then its count (" (3)") when counts are shown.
+            if display == "" or display.startswith(" ("):
+                choice["display"] = self.empty_value_display + display
+            yield choice
+
+
 @admin.register(UsageRecord)
 class UsageRecordAdmin(admin.ModelAdmin):
     """Usage review: filter by member, model, outcome and date; totals follow the filters."""
@@ -38,10 +54,20 @@ class UsageRecordAdmin(admin.ModelAdmin):
         "prompt_tokens",
         "completion_tokens",
         "reasoning_tokens",
+        # Our count where the gateway reported none: it need not match the bill.
+        "estimated",
         "cost",
         "duration_ms",
     )
-    list_filter = ("outcome", "provider", "model", "reasoning_effort", "user", "created_at")
+    list_filter = (
+        "outcome",
+        "estimated",
+        "provider",
+        "model",
+        ("reasoning_effort", BlankShownListFilter),
+        "user",
+        "created_at",
+    )
     search_fields = ("user__username", "model", "provider")
     date_hierarchy = "created_at"
     list_select_related = ("user",)
