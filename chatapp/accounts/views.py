@@ -4,12 +4,14 @@ from django.db import connection, transaction
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.views.decorators.debug import sensitive_post_parameters
 
 from .forms import FirstAdminForm
 from .models import User
 
 
 @login_not_required
+@sensitive_post_parameters("password1", "password2")
 def first_run_setup(request):
     """Create the first (admin) account; once anyone exists this page is gone."""
     if User.objects.exists():

@@ -1,11 +1,14 @@
 """The first-run page: one administrator however many open it at once, a name typed as at login."""
 
+import sys
 import threading
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.signals import got_request_exception
 from django.db import connection
 from django.test import Client
+from django.views.debug import ExceptionReporter
 
 from chatapp.accounts.forms import FirstAdminForm
 from tests.chat.dom import by_label, parse
@@ -67,3 +70,27 @@ def test_the_setup_username_is_typed_as_the_login_form_expects_it(client):
     username = by_label(page, "Username")
     assert username.get("autocapitalize") == "none"
     assert username.get("autocomplete") == "username"
+
+
+@pytest.mark.django_db
+def test_a_failing_setup_keeps_the_password_out_of_the_error_report(monkeypatch):
+    """Django's error reports (the e-mail to ADMINS, a logged request) list its POST data."""
+    failed = []
+
+    def broken_save(form, commit=True):
+        raise RuntimeError("the disk is full")
+
+    def keep_report(sender, request, **kwargs):
+        failed.append(ExceptionReporter(request, *sys.exc_info()).get_traceback_text())
+
+    monkeypatch.setattr(FirstAdminForm, "save", broken_save)
+    got_request_exception.connect(keep_report)
+    try:
+        data = setup_data("root")
+        Client(raise_request_exception=False).post("/setup/", data)
+    finally:
+        got_request_exception.disconnect(keep_report)
+
+    [report] = failed
+    assert "the disk is full" in report and "'root'" in report
+    assert data["password1"] not in report
