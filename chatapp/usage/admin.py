@@ -92,16 +92,10 @@ class UsageRecordAdmin(admin.ModelAdmin):
                 reasoning_tokens=Sum("reasoning_tokens"),
                 cost=Sum("cost"),
             )
-            response.context_data["by_member"] = (
-                records.values("user__username")
-                .annotate(completions=Count("pk"), cost=Sum("cost"))
-                .order_by("-cost")[:20]
+            response.context_data["by_member"] = _costliest(
+                records, "user__username", "other members"
             )
-            response.context_data["by_model"] = (
-                records.values("model")
-                .annotate(completions=Count("pk"), cost=Sum("cost"))
-                .order_by("-cost")[:20]
-            )
+            response.context_data["by_model"] = _costliest(records, "model", "other models")
         return response
 
     @admin.action(description="Export the selected records as CSV")
@@ -113,3 +107,28 @@ class UsageRecordAdmin(admin.ModelAdmin):
         for row in queryset.order_by("created_at").values_list(*CSV_FIELDS):
             writer.writerow(row)
         return response
+
+
+# Rows of a cost breakdown; the rest are summed into one last row.
+BREAKDOWN_ROWS = 20
+
+
+def _costliest(records, field: str, others: str) -> list[dict]:
+    """Completions and cost per value of ``field``, costliest first.
+
+    Past BREAKDOWN_ROWS the rest share one row ("3 other members"), so the
+    column still adds up to the totals above it.
+    """
+    rows = list(
+        records.values(field).annotate(completions=Count("pk"), cost=Sum("cost")).order_by("-cost")
+    )
+    shown, rest = rows[:BREAKDOWN_ROWS], rows[BREAKDOWN_ROWS:]
+    if rest:
+        shown.append(
+            {
+                field: f"{len(rest)} {others}",
+                "completions": sum(row["completions"] for row in rest),
+                "cost": sum(row["cost"] or 0 for row in rest),
+            }
+        )
+    return shown

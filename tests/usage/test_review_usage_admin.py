@@ -78,3 +78,26 @@ def test_answers_sent_without_an_effort_have_a_filter_one_can_click(admin_client
 
     with_counts = parse(admin_client.get(REVIEW + "?_facets=True").content.decode())
     assert "- (1)" in with_counts.by_id("changelist-filter").visible_text
+
+
+def test_cost_by_member_adds_up_to_the_total_past_twenty_members(admin_client, django_user_model):
+    """Only the twenty costliest members get a row; the others were left out
+    unsaid, and the column came to less than the total above it."""
+    for number in range(23):
+        member = django_user_model.objects.create_user(f"member{number:02}")
+        UsageRecord.objects.create(
+            user=member,
+            provider="sim",
+            model="o4-mini",
+            outcome=Outcome.COMPLETE,
+            cost=Decimal("0.01") * (number + 1),
+        )
+
+    page = parse(admin_client.get(REVIEW).content.decode())
+    by_member = page.find("table", aria_label="Cost by member")
+    rows = [[td.visible_text for td in tr.find_all("td")] for tr in by_member.find_all("tr")][1:]
+
+    assert len(rows) == 21
+    assert rows[0] == ["member22", "1", "0.2300"]
+    assert rows[-1] == ["3 other members", "3", "0.0600"]
+    assert sum(Decimal(cost) for *_, cost in rows) == Decimal("2.7600")
