@@ -731,6 +731,34 @@ def latency_by_phase(timed: list[tuple[float, float]], results: list) -> dict:
     }
 
 
+WINDOW_SECONDS = 0.1
+
+
+def slowest_windows(timed: list[tuple[float, float]], start: float, count: int = 3) -> list:
+    """The ``count`` 100 ms windows (by when the simulator wrote the chunk) with the most
+    chunks over the p99 goal: (seconds after the first send, chunks over, chunks, p50 ms).
+
+    A p99 comes from a few long stalls or from a backlog the app carries for
+    a while; which of them, and when in the run, is what to look into.
+    """
+    windows: dict[int, list[float]] = {}
+    for when, latency in timed:
+        windows.setdefault(int((when - start) / WINDOW_SECONDS), []).append(latency)
+    ranked = sorted(
+        (
+            (
+                index * WINDOW_SECONDS,
+                sum(latency * 1000 > GOAL_P99_MS for latency in values),
+                len(values),
+                percentile(values, 0.5) * 1000,
+            )
+            for index, values in windows.items()
+        ),
+        key=lambda window: -window[1],
+    )
+    return [window for window in ranked[:count] if window[1]]
+
+
 def differences(expected: str, actual: str, finished: bool = True) -> tuple[int, int]:
     """Characters lost (expected, not delivered) and extra (delivered twice or invented).
 
@@ -763,6 +791,7 @@ class Row:
     direct_p99_ms: float = float("nan")
     first_delta_p50_ms: float = float("nan")
     phases: dict = field(default_factory=dict)
+    slow_windows: list = field(default_factory=list)
     frames_per_message: float = float("nan")
     writes_per_message: float | None = None
     writes_per_second_per_stream: float | None = None
@@ -882,6 +911,7 @@ def run_size(n: int, args, simulator, driver, database: Database, redis_url: str
     row.p50_ms = percentile(summary["latencies"], 0.50) * 1000
     row.p99_ms = percentile(summary["latencies"], 0.99) * 1000
     row.phases = latency_by_phase(summary["timed_latencies"], results)
+    row.slow_windows = slowest_windows(summary["timed_latencies"], go_at)
     row.missing_chunks = summary["missing"]
     row.lost, row.extra = summary["lost"], summary["extra"]
     firsts = [r.marks[0][0] - r.sent_at for r in results if r.marks]
@@ -1034,6 +1064,12 @@ def print_table(rows: list[Row], setup: str) -> None:
                 for name, (p50, p99, count) in r.phases.items()
             )
             print(f"N={r.n}: added latency p50 / p99 ms {phases}")
+        if r.slow_windows:
+            windows = "; ".join(
+                f"at {at:.1f} s {over} of {chunks} (p50 {p50:.0f} ms)"
+                for at, over, chunks, p50 in r.slow_windows
+            )
+            print(f"N={r.n}: most chunks over {GOAL_P99_MS:.0f} ms, by 100 ms window: {windows}")
     goal = next((r for r in rows if r.n == GOAL_N), None)
     if goal is None:
         return
