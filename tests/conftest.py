@@ -1,6 +1,7 @@
 """Shared fixtures: the alice/bob/charlie team, a simulator on a real port, fast streaming."""
 
 import asyncio
+import contextlib
 import gc
 import os
 import socket
@@ -15,6 +16,21 @@ from tests.scaleout.conftest import _redis_base_url
 from tests.scaleout.harness import require
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatapp.settings")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Remove what SQLite leaves of the test database file.
+
+    Django deletes the file; connections still open in other threads keep
+    its write-ahead log and shared-memory files, which piled up in /tmp.
+    """
+    from django.conf import settings
+
+    name = settings.DATABASES["default"].get("TEST", {}).get("NAME")
+    if name and not os.path.exists(name):
+        for leftover in (f"{name}-wal", f"{name}-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(leftover)
 
 
 def pytest_collection_modifyitems(config, items):
