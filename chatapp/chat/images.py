@@ -11,7 +11,11 @@ browser claimed, it
    and GIF, and opens them with that one Pillow plugin only;
 3. refuses more than ``max_pixels`` from the header, before any pixel is decoded
    (Pillow's own ``DecompressionBombError``/``Warning`` is refused the same way, but is
-   not relied on and the global ``Image.MAX_IMAGE_PIXELS`` is never changed);
+   not relied on and the global ``Image.MAX_IMAGE_PIXELS`` is never changed), and
+   refuses, from a walk over the bytes, files with more JPEG scans or segments, PNG
+   chunks or GIF blocks than any encoder writes (each costs CPU or memory to parse);
+   a PNG's compressed text and a profile over 1 MB (Pillow refuses such files) are taken
+   out first;
 4. refuses animated GIF, animated WebP and APNG;
 5. verifies and fully decodes the file (``ImageFile.LOAD_TRUNCATED_IMAGES`` stays off),
    so truncated or corrupt files are refused;
@@ -29,15 +33,16 @@ lossless, keeps transparency, and is not limited to a 256-colour palette after r
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import io
+import itertools
 import math
 import re
+import zlib
 from dataclasses import dataclass
 from fractions import Fraction
 
-from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageCms, PngImagePlugin, UnidentifiedImageError
 
 __all__ = [
     "HIGH_DETAIL_MAX_SIDE",
@@ -79,6 +84,33 @@ _MAX_PATCHES = 1536
 _PILLOW_FORMATS = {"png": ("PNG",), "jpeg": ("JPEG", "MPO"), "gif": ("GIF",), "webp": ("WEBP",)}
 
 _SIXTEEN_BIT_MODES = {"I", "I;16", "I;16B", "I;16L", "I;16N"}
+
+#: A PNG colour profile inflating past this is not used (Pillow's own limit is 1 MB).
+_MAX_ICC_BYTES = 16 * 1024 * 1024
+# Pillow walks PNG chunks in Python, three times; encoders write at most thousands.
+_MAX_PNG_CHUNKS = 100_000
+
+# A GIF has a block per 255 bytes of picture (80,000 in 20 MB) and a few others.
+_MAX_GIF_BLOCKS = 200_000
+
+# Real encoders write a few dozen scans at most (libjpeg's progressive script: 10), and a
+# few hundred segments (a colour profile takes up to 255).
+_MAX_JPEG_SCANS = 100
+_MAX_JPEG_SEGMENTS = 2000
+# In a scan's coded data 0xFF is followed by 0x00 (a stuffed byte) or a restart marker;
+# any other byte after it (bar fill 0xFFs) starts the next marker.
+_NEXT_MARKER = re.compile(rb"\xff(?![\x00\xd0-\xd7\xff])")
+
+# The EXIF orientation's turn or flip that shows the picture upright.
+_UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 
 class ImageRejected(Exception):
@@ -135,6 +167,113 @@ def _webp_is_lossless(data: bytes) -> bool:
     return False
 
 
+def _without_large_png_chunks(data: bytes) -> tuple[bytes, bytes | None]:
+    """The PNG without the chunks Pillow would refuse it for, and the profile taken out.
+
+    Pillow calls a whole PNG broken when its colour profile (iCCP) or compressed text
+    inflates past ``PngImagePlugin.MAX_TEXT_CHUNK`` (1 MB); scanners and some tools write
+    such files, and browsers show them. Compressed text goes (no text is kept anyway); a
+    large profile is inflated here, once and only so far, and still used. Raises
+    ValueError for more chunks than any encoder writes.
+    """
+    kept, icc, seen_icc, pos = [data[:8]], None, False, 8
+    for chunks in itertools.count(1):
+        if pos + 12 > len(data):
+            break
+        if chunks > _MAX_PNG_CHUNKS:  # dropped ones too: walking them costs as much here
+            raise ValueError("too many PNG chunks")
+        length, kind = int.from_bytes(data[pos : pos + 4], "big"), data[pos + 4 : pos + 8]
+        end = pos + 12 + length
+        if kind == b"iCCP" and not seen_icc:
+            seen_icc = True
+            body = data[pos + 8 : end - 4]
+            try:  # name, NUL, compression method, zlib stream
+                profile = zlib.decompressobj().decompress(
+                    body[body.find(b"\0") + 2 :], _MAX_ICC_BYTES + 1
+                )
+            except zlib.error:
+                profile = b""
+            drop = len(profile) > PngImagePlugin.MAX_TEXT_CHUNK
+            icc = profile if drop and len(profile) <= _MAX_ICC_BYTES else None
+        elif kind == b"iTXt":  # keyword, NUL, compressed flag
+            flag_at = data.find(b"\0", pos + 8, end - 4) + 1
+            drop = flag_at > 0 and data[flag_at : flag_at + 1] == b"\1"
+        elif kind == b"zTXt":  # ImageMagick keeps EXIF (and so orientation) in one
+            drop = not data.startswith(b"Raw profile type exif\0", pos + 8)
+        else:  # The PNG standard allows one profile.
+            drop = kind == b"iCCP"
+        if not drop:
+            kept.append(data[pos:end])
+        pos = end
+    kept.append(data[pos:])
+    return b"".join(kept), icc
+
+
+def _jpeg_too_costly(data: bytes) -> bool:
+    """Whether a JPEG has more scans or segments than any encoder writes (read, not decoded).
+
+    libjpeg walks the whole picture for each scan, however few bytes a scan takes, and
+    Pillow reads the segments before the first scan one by one in Python and keeps them:
+    thousands of either in a small file cost minutes of CPU or gigabytes of memory.
+    """
+    scans, segments, pos = 0, 0, 2
+    while pos + 4 <= len(data):
+        segments += 1
+        if scans > _MAX_JPEG_SCANS or segments > _MAX_JPEG_SEGMENTS:
+            return True
+        if data[pos] != 0xFF:  # Stray bytes before a marker: decoders skip them, and so here.
+            pos = data.find(b"\xff", pos)
+            if pos < 0:
+                break
+            continue
+        marker = data[pos + 1]
+        if marker == 0xD9:  # end of the picture
+            break
+        if marker in (0xFF, 0x01, 0xD8) or 0xD0 <= marker <= 0xD7:  # no length field
+            pos += 1 if marker == 0xFF else 2
+            continue
+        pos += 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
+        if marker == 0xDA:
+            scans += 1
+            found = _NEXT_MARKER.search(data, pos)
+            if found is None:
+                break
+            pos = found.start()
+    return scans > _MAX_JPEG_SCANS
+
+
+def _gif_too_costly(data: bytes) -> bool:
+    """Whether a GIF has more blocks than any encoder writes (read, not decoded).
+
+    Pillow reads a GIF's blocks one by one in Python, more than once, and keeps every
+    comment: millions of tiny blocks in a small file cost seconds of CPU and most of a
+    gigabyte of memory. The walk stops at a second picture (refused as animated) and at
+    the trailer or anything unexpected, for the decoder to judge.
+    """
+    flags = data[10] if len(data) > 10 else 0
+    pos, blocks, pictures = 13 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0), 0, 0
+    limit = max(_MAX_GIF_BLOCKS, len(data) // 128)  # room for larger allowed files
+    while pos < len(data):
+        if data[pos] == 0x2C:  # a picture: descriptor, colour table, LZW code size
+            pictures += 1
+            if pictures > 1:
+                break
+            flags = data[pos + 9] if pos + 9 < len(data) else 0
+            pos += 11 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)
+        elif data[pos] == 0x21:  # an extension and its label
+            pos += 2
+        else:
+            break
+        while pos < len(data) and data[pos]:  # sub-blocks, up to an empty one
+            blocks += 1
+            if blocks > limit:
+                return True
+            pos += 1 + data[pos]
+        pos += 1
+        blocks += 1
+    return blocks > limit
+
+
 def fit_high_detail(width: int, height: int) -> tuple[int, int]:
     """Scale down (never up) to fit 2048x2048, then to a shortest side of at most 768.
 
@@ -155,21 +294,48 @@ def _open(data: bytes, kind: str) -> Image.Image:
     return Image.open(io.BytesIO(data), formats=_PILLOW_FORMATS[kind])
 
 
+def _upright(img: Image.Image) -> Image.Image:
+    """The picture turned as its EXIF (or XMP) orientation says; nothing else of it is read.
+
+    Not ``ImageOps.exif_transpose``: it also rewrites the EXIF it keeps, and a malformed
+    entry unrelated to orientation (say, a GPS tag of the wrong type) makes that raise
+    after the turn: the photo came out sideways, or the upload failed with a server error.
+    """
+    try:
+        orientation = img.getexif().get(ExifTags.Base.Orientation)
+    except Exception:  # Unreadable EXIF on untrusted bytes: keep the picture as stored.
+        return img
+    method = _UPRIGHT.get(orientation) if isinstance(orientation, int) else None
+    return img if method is None else img.transpose(method)
+
+
 def _to_srgb(img: Image.Image) -> Image.Image:
     """Convert an embedded ICC profile's colours to sRGB (the profile itself is dropped)."""
     icc = img.info.get("icc_profile")
-    if not icc or img.mode not in ("RGB", "CMYK"):
+    if not icc:
         return img
+    if img.mode in ("P", "PA") or (img.mode == "RGB" and "transparency" in img.info):
+        # The profile is for the palette's colours; a colour key becomes alpha here, as
+        # the converted image would not keep it.
+        img = img.convert("RGBA" if img.has_transparency_data else "RGB")
+    if img.mode not in ("RGB", "RGBA", "CMYK"):
+        return img
+    # The profile is for the colours (RGBA: Mac screenshots); transparency stays as it is.
+    alpha = img.getchannel("A") if img.mode == "RGBA" else None
     try:
         converted = ImageCms.profileToProfile(
-            img,
+            img if alpha is None else img.convert("RGB"),
             ImageCms.ImageCmsProfile(io.BytesIO(icc)),
             ImageCms.createProfile("sRGB"),
             outputMode="RGB",
         )
     except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
         return img  # An unusable profile: keep the pixels as they are.
-    return converted if converted is not None else img
+    if converted is None:
+        return img
+    if alpha is not None:
+        converted.putalpha(alpha)
+    return converted
 
 
 def _convert_mode(img: Image.Image, out_format: str) -> Image.Image:
@@ -223,7 +389,12 @@ def normalize_image(
         f"{max_pixels / 1_000_000:.3g} megapixels."
     )
     damaged = ImageRejected(f"“{name}” is damaged or incomplete and could not be read.")
+    icc = None
     try:
+        if (kind == "jpeg" and _jpeg_too_costly(data)) or (kind == "gif" and _gif_too_costly(data)):
+            raise damaged
+        if kind == "png":
+            data, icc = _without_large_png_chunks(data)
         # Pass 1: header only, then a structural check (chunk CRCs for PNG).
         with _open(data, kind) as probe:
             width, height = probe.size
@@ -236,10 +407,14 @@ def normalize_image(
             probe.verify()
         # Pass 2: decode every pixel (``verify`` leaves the file unusable).
         img = _open(data, kind)
+        if icc is not None:
+            img.info["icc_profile"] = icc
         if kind == "jpeg":
             # Let libjpeg decode at a reduced scale that is still at least the target.
             img.draft(None, fit_high_detail(width, height))
         img.load()
+        if img.mode in ("P", "PA") and img.palette is None:
+            raise damaged  # A palette PNG without its PLTE chunk: browsers show nothing.
     except ImageRejected:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -256,9 +431,7 @@ def normalize_image(
     target = fit_high_detail(width, height)
     try:
         decoded_size = img.size
-        # Unreadable EXIF: keep the picture as stored.
-        with contextlib.suppress(OSError, ValueError, SyntaxError, KeyError, TypeError):
-            img = ImageOps.exif_transpose(img)
+        img = _upright(img)
         if img.size != decoded_size:  # Turned a quarter: width and height swap.
             target = (target[1], target[0])
         out_format = "png" if kind == "gif" else kind
