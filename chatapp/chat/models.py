@@ -264,10 +264,6 @@ class Message(models.Model):
         return versions.index(self.pk) + 1, len(versions)
 
     @property
-    def dom_id(self) -> str:
-        return f"message-{self.pk}"
-
-    @property
     def is_streaming(self) -> bool:
         return self.status == Status.STREAMING
 

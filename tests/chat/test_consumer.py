@@ -566,7 +566,7 @@ async def test_reloading_after_streaming_shows_every_message_whole(
     root = parse(response.content.decode())
     articles = all_by_role(by_role(root, "region", "Messages"), "article")
     saved = await messages_of(alice_conversation)
-    assert [a.get("id") for a in articles] == [m.dom_id for m in saved]
+    assert [a.get("id") for a in articles] == [f"message-{m.pk}" for m in saved]
     assert [(a.get("data-role"), a.get("data-status")) for a in articles] == [
         ("user", "complete"),
         ("assistant", "complete"),
@@ -578,8 +578,8 @@ async def test_reloading_after_streaming_shows_every_message_whole(
         details = article.find("details")
         assert not details.has("open")
         assert details.find("summary").visible_text.startswith("Thought for")
-        assert article.by_id(f"{message.dom_id}-reasoning").text == message.reasoning
-        answer = article.by_id(f"{message.dom_id}-answer")
+        assert article.by_id(f"message-{message.pk}-reasoning").text == message.reasoning
+        answer = article.by_id(f"message-{message.pk}-answer")
         assert "markdown" in answer.get("class").split()
         assert answer.find_all("table")
         assert answer.find("pre").get("data-language") == "python"
