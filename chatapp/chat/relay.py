@@ -38,6 +38,23 @@ COUNTS_AT_ONCE = 4
 # A count that takes longer is given up (and everything relayed): a Redis
 # that hangs must not hold up new answers.
 COUNT_TIMEOUT_SECONDS = 1.0
+# A publish that takes longer is given up, and deltas skip the layer for a
+# while: each waited for the one before it, so a Redis that hangs held the
+# viewers here behind every delta. Elsewhere, the finished answer (always
+# tried) replaces what was missed.
+PUBLISH_TIMEOUT_SECONDS = 1.0
+DELTAS_PAUSED_SECONDS = 10.0
+
+
+class _DeltaPause:
+    """Until when (the event loop's clock) deltas skip the layer, after a publish failed."""
+
+    until = 0.0
+
+
+@one_per_event_loop
+def _delta_pause() -> _DeltaPause:
+    return _DeltaPause()
 
 
 @one_per_event_loop
@@ -78,13 +95,19 @@ async def publish(group: str, event: dict, *, elsewhere: bool = True) -> None:
             # A socket that broke must not keep the others from their stream.
             logger.exception("could not relay to a viewer; dropping it")
             unwatch(group, viewer)
-    if elsewhere and spans_processes():
-        try:
+    if not (elsewhere and spans_processes()):
+        return
+    loop, pause = asyncio.get_running_loop(), _delta_pause()
+    if event["type"] == "chat.delta" and loop.time() < pause.until:
+        return
+    try:
+        async with asyncio.timeout(PUBLISH_TIMEOUT_SECONDS):
             await get_channel_layer().group_send(group, {**event, "origin": PROCESS_ID})
-        except (RedisError, OSError):
-            # Viewers here have it. Elsewhere, a missed delta is repaired by the
-            # finished answer, which replaces the streamed text.
-            logger.warning("could not relay to other processes", exc_info=True)
+    except (RedisError, OSError):  # TimeoutError included
+        # Viewers here have it. Elsewhere, a missed delta is repaired by the
+        # finished answer, which replaces the streamed text.
+        pause.until = loop.time() + DELTAS_PAUSED_SECONDS
+        logger.warning("could not relay to other processes", exc_info=True)
 
 
 async def watched_elsewhere(group: str) -> bool:

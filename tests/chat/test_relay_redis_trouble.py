@@ -85,3 +85,30 @@ async def test_a_count_that_hangs_gives_up_and_relays_to_every_process(
 
     assert counted == [True] * 8  # nobody is left out
     assert loop.time() - started < 2 * relay.COUNT_TIMEOUT_SECONDS
+
+
+async def test_when_redis_hangs_the_viewers_here_still_get_the_answer_as_it_streams(
+    redis_layer, sockets, alice_session, alice_conversation, monkeypatch, settings
+):
+    """A Redis that takes publishes and never answers (overloaded, or cut off)
+    held every delta of the answer behind the one before it: the viewers here
+    got the text in bursts, a publish's timeout apart, or not at all."""
+    settings.SIMULATOR_CHUNK_DELAY = 0.005
+
+    async def someone_elsewhere(group: str) -> bool:
+        return True
+
+    async def hang(*args, **kwargs):
+        await asyncio.sleep(3600)
+
+    monkeypatch.setattr(relay, "watched_elsewhere", someone_elsewhere)
+    socket = await sockets(alice_conversation.public_id, alice_session)
+    monkeypatch.setattr(RedisPubSubLoopLayer, "group_send", hang)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+
+    await socket.send(message="Explain heaps", model="o4-mini", reasoning_effort="low")
+    article = await socket.receive_final("complete", timeout=15)
+
+    assert "simulated answer about Explain heaps" in article.visible_text
+    assert loop.time() - started < 2 * relay.PUBLISH_TIMEOUT_SECONDS + 1
