@@ -73,6 +73,7 @@ def _forget_counters(setting: str, **_signal_arguments) -> None:
     global _counters
     if setting == "CACHES":
         _counters = None
+        _send_counting.paused_until = 0.0
         for client in _redis_clients.values():
             client.close()
         _redis_clients.clear()
@@ -98,6 +99,19 @@ def _redis_client() -> redis.Redis:
         # Django writes to the first server; OPTIONS are its connection pool's.
         _redis_clients[key] = redis.Redis.from_url(servers[0], **options)
     return _redis_clients[key]
+
+
+# After a count fails, sends are let through uncounted for a while: with a
+# Redis that never answers, each send waited out the timeout in a worker
+# thread, and a burst of them held the pool's few threads for seconds.
+COUNTING_PAUSED_SECONDS = 10.0
+
+
+class _SendCounting:
+    paused_until = 0.0  # time.monotonic()
+
+
+_send_counting = _SendCounting()
 
 
 def _send_key(user_id: int, window: int) -> str:
@@ -164,9 +178,12 @@ def allow_send(user_id: int, *, now: float | None = None) -> tuple[bool, float]:
     if limit <= 0:
         return True, 0.0
     now = time.time() if now is None else now
+    if time.monotonic() < _send_counting.paused_until:
+        return True, 0.0
     try:
         current, previous, elapsed = _send_counts(user_id, now)
     except Exception:  # the cache is down: let the send through
+        _send_counting.paused_until = time.monotonic() + COUNTING_PAUSED_SECONDS
         logger.warning("send rate limit not checked: cache unavailable", exc_info=True)
         return True, 0.0
     estimate = previous * (1 - elapsed / SEND_WINDOW_SECONDS) + current

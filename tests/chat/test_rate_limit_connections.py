@@ -8,12 +8,16 @@ answer. Sends are counted in worker threads: one connection per thread
 counting at once.
 """
 
+import contextlib
+import socket
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import redis
 
-from chatapp.ratelimit import allow_send
+from chatapp.ratelimit import COUNT_TIMEOUT_SECONDS, allow_send
 
 SOCKETS = 12
 THREADS = 4
@@ -47,3 +51,39 @@ def test_a_burst_of_sends_takes_a_connection_per_thread_at_most(redis_connection
 
     assert verdicts == [(True, 0.0)] * 60
     assert 1 <= redis_connections() <= THREADS
+
+
+@pytest.fixture
+def silent_redis(settings):
+    """A cache server that accepts connections and never answers (overloaded, or cut off)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted = []
+
+    def accept_forever():
+        with contextlib.suppress(OSError):
+            while True:
+                accepted.append(listener.accept()[0])
+
+    threading.Thread(target=accept_forever, daemon=True).start()
+    settings.CHAT_SENDS_PER_MINUTE = 100
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{listener.getsockname()[1]}/0",
+        }
+    }
+    yield
+    listener.close()
+    for connection in accepted:
+        connection.close()
+
+
+def test_a_redis_that_never_answers_delays_one_send_not_every_one(silent_redis):
+    """Each send waited out the timeout in its worker thread before it was let
+    through: with the default pool's few threads, a burst of sends queued for
+    seconds, and the finished answers' saves waited behind them."""
+    started = time.monotonic()
+    verdicts = [allow_send(user_id) for user_id in range(5)]
+
+    assert verdicts == [(True, 0.0)] * 5
+    assert time.monotonic() - started < 2 * COUNT_TIMEOUT_SECONDS
