@@ -64,6 +64,7 @@ class Generation:
     text: str = ""
     tool_calls: ToolCallAssembler = field(default_factory=ToolCallAssembler)
     stop_requested: bool = False
+    stopped_before_start: bool = False
     task: asyncio.Task | None = None
     # Whether events must also cross to other processes (see relay.watched_elsewhere).
     watched_elsewhere: bool = True
@@ -95,6 +96,9 @@ class Generation:
         self._coalesce_seconds = settings.CHAT_COALESCE_SECONDS
 
     async def run(self) -> None:
+        if self.stopped_before_start:  # see ``launch``: no gateway is asked
+            await self._finish(Status.STOPPED, "")
+            return
         status, error = Status.COMPLETE, ""
         try:
             await self._stream_with_failover()
@@ -352,10 +356,11 @@ class Generation:
     def _estimated_usage(self, status: str) -> Usage:
         """Our count when the gateway sent none.
 
-        A gateway that refused the request billed nothing; a stopped or broken
-        answer was generated (and is billed) as far as it got.
+        A gateway that refused the request, or was never asked, billed nothing;
+        a stopped or broken answer was generated (and is billed) as far as it got.
         """
-        if status == Status.ERROR and self.first_token_at is None:
+        never_asked = status == Status.STOPPED and self.stopped_before_start
+        if never_asked or (status == Status.ERROR and self.first_token_at is None):
             return Usage(estimated=True)
         return estimated_usage(self.route, self.request, self.reasoning, self.text)
 
@@ -616,6 +621,10 @@ def launch(
         request=request,
         routes=routes,
         watched_elsewhere=WATCHED in early,
+        # Stopped already: it ends as stopped without asking a gateway (and a
+        # second Stop finds it stopping).
+        stop_requested=STOP in early,
+        stopped_before_start=STOP in early,
     )
     _running[conversation.pk] = generation
     _by_message[reply.pk] = generation
@@ -625,8 +634,6 @@ def launch(
         generation.run(), loop=generation.loop, name=f"generation-{reply.pk}", eager_start=True
     )
     _saves.keep_running()
-    if STOP in early:
-        generation.stop()
     return generation
 
 

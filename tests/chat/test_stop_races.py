@@ -12,11 +12,12 @@ import asyncio
 import pytest
 from channels.layers import get_channel_layer
 
-from chatapp.chat import generation, relay
+from chatapp.chat import generation, relay, services
 from chatapp.chat.models import Message, Status
+from chatapp.usage.models import UsageRecord
 from tests.conftest import wait_for
 
-from .live import deltas, final_article
+from .live import deltas, final_article, message_pk
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -64,6 +65,36 @@ async def test_a_stop_before_the_answer_starts_stops_it(
     reply = await Message.objects.aget(conversation=alice_conversation, role="assistant")
     assert reply.status == Status.STOPPED
     assert generation.running(alice_conversation.pk) is None
+
+
+async def test_a_stop_before_the_gateway_is_asked_asks_nothing_and_bills_nothing(
+    settings, monkeypatch, sockets, alice_session, alice_conversation
+):
+    """A Stop that lands between saving the answer and starting it (here while
+    the new turn is rendered) started the request anyway, then cancelled it,
+    and billed the prompt of a request that was never sent."""
+    settings.SIMULATOR_CHUNK_DELAY = 0.01
+    rendered = services._rendered
+    saved = asyncio.Event()
+
+    async def slow_render(*args, **kwargs):
+        saved.set()
+        await asyncio.sleep(0.3)
+        return await rendered(*args, **kwargs)
+
+    monkeypatch.setattr(services, "_rendered", slow_render)
+    tab_a = await sockets(alice_conversation.public_id, alice_session)
+    tab_b = await sockets(alice_conversation.public_id, alice_session)
+    await tab_a.send(message="Write a long essay", reasoning_effort="low")
+    await asyncio.wait_for(saved.wait(), 5)
+
+    await tab_b.send(action="stop")
+
+    final = await tab_a.receive_final("stopped")
+    reply = await Message.objects.aget(pk=message_pk(final))
+    assert (reply.status, reply.reasoning, reply.content) == (Status.STOPPED, "", "")
+    usage = await UsageRecord.objects.aget(message=reply)
+    assert (usage.prompt_tokens, usage.completion_tokens, usage.cost) == (0, 0, 0)
 
 
 async def test_a_stop_as_the_task_is_created_still_ends_the_answer(
