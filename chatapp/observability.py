@@ -15,9 +15,11 @@ while Django is still being set up.
 """
 
 import asyncio
+import contextlib
 import contextvars
 import json
 import logging
+import logging.config
 import os
 import re
 import time
@@ -90,8 +92,23 @@ async def _check_channel_layer(timeout: float = 2.0) -> None:
     token = uuid.uuid4().hex
     await layer.send(channel, {"type": "readyz.ping", "token": token})
     message = await asyncio.wait_for(layer.receive(channel), timeout)
+    await _drop_channel(layer, channel)
     if message.get("token") != token:
         raise RuntimeError("channel layer returned another message")
+
+
+async def _drop_channel(layer, channel: str) -> None:
+    """Let the layer forget the probe's channel.
+
+    Channels has no call for it: a layer drops a channel when a receive on it
+    is cancelled. Otherwise the Redis pub/sub layer kept every probe's channel
+    subscribed (and a queue for it), one more per probe for the process's life.
+    """
+    waiting = asyncio.ensure_future(layer.receive(channel))
+    await asyncio.sleep(0)  # into the wait for a message
+    waiting.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await waiting
 
 
 READINESS_CHECKS = {"database": _check_database, "channel_layer": _check_channel_layer}
@@ -266,6 +283,16 @@ def server_error(request, template_name: str = "500.html"):
 # Logging
 
 
+def configure_logging(config: dict) -> None:
+    """``LOGGING_CONFIG``: Django's dictConfig, with Python's warnings logged too.
+
+    Django no longer routes warnings to logging: a RuntimeWarning (or
+    WhiteNoise's UserWarning) came out as plain text in the JSON stream, unredacted.
+    """
+    logging.config.dictConfig(config)
+    logging.captureWarnings(True)
+
+
 class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not getattr(record, "request_id", None):
@@ -278,8 +305,9 @@ _SECRET_PATTERNS = [
     (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{6,}"), r"\1 [redacted]"),
     # OpenAI-style keys: sk-..., sk-proj-..., sk-or-v1-...
     (re.compile(r"\bsk-[A-Za-z0-9_-]{6,}"), "sk-[redacted]"),
-    # Credentials inside a URL: scheme://user:password@host
-    (re.compile(r"(\b[a-z][a-z0-9+.-]*://[^/\s:@]+:)[^@\s/]+@"), r"\1[redacted]@"),
+    # Credentials inside a URL: scheme://user:password@host, and
+    # redis://:password@host (Redis without an ACL user name).
+    (re.compile(r"(\b[a-z][a-z0-9+.-]*://[^/\s:@]*:)[^@\s/]+@"), r"\1[redacted]@"),
     # key=value / "api_key": "value" pairs.
     (
         re.compile(
@@ -367,10 +395,24 @@ def _jsonable(name: str, value):
     return repr(value)[:200]
 
 
+def _redacted(value, secrets: list[str]):
+    if isinstance(value, str):
+        return redact(value, secrets)
+    if isinstance(value, list):
+        return [_redacted(item, secrets) for item in value]
+    if isinstance(value, dict):
+        return {key: _redacted(item, secrets) for key, item in value.items()}
+    return value
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, request_id, extras."""
 
     def format(self, record: logging.LogRecord) -> str:
+        # Values are masked before encoding, not the encoded line: there a
+        # quoted value is escaped (\"), which the patterns cut in two,
+        # leaving the secret and a line that is no longer JSON.
+        secrets = _secret_env_values()
         entry = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
@@ -394,7 +436,7 @@ class JsonFormatter(logging.Formatter):
             entry["exc"] = record.exc_text
         if record.stack_info:
             entry["stack"] = record.stack_info
-        return redact(json.dumps(entry, ensure_ascii=False, default=str))
+        return json.dumps(_redacted(entry, secrets), ensure_ascii=False, default=str)
 
 
 class TextFormatter(logging.Formatter):

@@ -6,6 +6,7 @@ and REDIS_URL (see README for the full list).
 """
 
 import importlib.util
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -18,10 +19,17 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
+    value = os.environ.get(name, "").strip()
+    if not value:
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    if value.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if value.lower() in {"0", "false", "no", "off"}:
+        return False
+    # Anything else read as "off" turned HTTPS settings off without a word.
+    raise ImproperlyConfigured(
+        f"{name} must be 1 or 0 (true/false, yes/no, on/off), not {value!r}."
+    )
 
 
 def env_list(name: str, default: str = "") -> list[str]:
@@ -36,6 +44,16 @@ def env_int(name: str, default: int) -> int:
         return int(value)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from None
+
+
+def env_seconds(name: str, default: float) -> float:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number of seconds, not {value!r}.") from None
 
 
 DEBUG = env_bool("DEBUG", True)
@@ -55,6 +73,10 @@ for _host in ALLOWED_HOSTS:
             f"ALLOWED_HOSTS takes host names, not URLs: {_host!r}. "
             "Put full origins (https://...) in CSRF_TRUSTED_ORIGINS."
         )
+    # Django matches the request's host without its port: with one, no request
+    # matched and every page answered 400. ("[::1]" is an IPv6 address.)
+    if ":" in _host.rpartition("]")[2]:
+        raise ImproperlyConfigured(f"ALLOWED_HOSTS takes host names without a port: {_host!r}.")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
@@ -140,7 +162,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "NAME": str(Path(tempfile.gettempdir()) / f"chatapp-test-{os.getpid()}.sqlite3")
     }
 
-REDIS_URL = os.environ.get("REDIS_URL", "")
+REDIS_URL = os.environ.get("REDIS_URL", "").strip()
+if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+    # Not the value: it may hold a password. redis-py's own error came only at
+    # the first login or websocket, and named no variable.
+    raise ImproperlyConfigured(
+        "REDIS_URL must start with redis://, rediss:// or unix://, e.g. redis://redis:6379/0."
+    )
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
@@ -249,14 +277,14 @@ OPENAI_MODELS = env_list("OPENAI_MODELS", "o4-mini,o3-mini,o1-mini")
 # Streamed text goes to viewers at most once per this many seconds per answer
 # (one display frame at 60 Hz: a person sees no difference, a busy browser
 # gets fewer frames), and is saved to the database once per CHAT_PERSIST_SECONDS.
-CHAT_COALESCE_SECONDS = float(os.environ.get("CHAT_COALESCE_SECONDS", "0.016"))
-CHAT_PERSIST_SECONDS = float(os.environ.get("CHAT_PERSIST_SECONDS", "1.0"))
+CHAT_COALESCE_SECONDS = env_seconds("CHAT_COALESCE_SECONDS", 0.016)
+CHAT_PERSIST_SECONDS = env_seconds("CHAT_PERSIST_SECONDS", 1.0)
 # A generating task proves it is alive this often; three missed beats and its
 # answer is marked interrupted (the process died).
-CHAT_HEARTBEAT_SECONDS = float(os.environ.get("CHAT_HEARTBEAT_SECONDS", "5"))
+CHAT_HEARTBEAT_SECONDS = env_seconds("CHAT_HEARTBEAT_SECONDS", 5)
 CHAT_RECOVERY = env_bool("CHAT_RECOVERY", True)
 # Simulator pacing: seconds between streamed chunks (tests make it fast).
-SIMULATOR_CHUNK_DELAY = float(os.environ.get("SIMULATOR_CHUNK_DELAY", "0.03"))
+SIMULATOR_CHUNK_DELAY = env_seconds("SIMULATOR_CHUNK_DELAY", 0.03)
 
 # Abuse limits (0 turns one off). Failed logins count per username and client
 # address; after LOGIN_FAILURES_ALLOWED failures that pair waits
@@ -324,7 +352,12 @@ SECURE_CSP = {
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "text" if DEBUG else "json").strip().lower()
 if LOG_FORMAT not in {"json", "text"}:
     raise ImproperlyConfigured(f"LOG_FORMAT must be 'json' or 'text', not {LOG_FORMAT!r}.")
-LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "").strip().upper() or "INFO"
+if LOG_LEVEL not in logging.getLevelNamesMapping() or LOG_LEVEL == "NOTSET":
+    raise ImproperlyConfigured(
+        f"LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, not {LOG_LEVEL!r}."
+    )
+LOGGING_CONFIG = "chatapp.observability.configure_logging"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -348,5 +381,9 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     # httpx logs every request at INFO; "completion finished" already says more, once.
-    "loggers": {"httpx": {"level": "DEBUG" if LOG_LEVEL == "DEBUG" else "WARNING"}},
+    "loggers": {
+        "httpx": {"level": "DEBUG" if LOG_LEVEL == "DEBUG" else "WARNING"},
+        # Warnings go to the console handler above only (not also Django's own).
+        "py.warnings": {"handlers": []},
+    },
 }
