@@ -67,8 +67,9 @@ EXPOSE 8000
 VOLUME ["/data/media"]
 
 # /healthz answers while the process serves (no database, any Host header).
+# No proxy: HTTP_PROXY, set for the gateway requests, would take the probe too.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-    CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status != 200)"]
+    CMD ["python", "-c", "import sys, urllib.request as u; sys.exit(u.build_opener(u.ProxyHandler({})).open('http://127.0.0.1:8000/healthz', timeout=4).status != 200)"]
 
 # --proxy-headers: the client address and scheme come from the reverse
 # proxy's X-Forwarded-For / X-Forwarded-Proto (the app is reachable only
