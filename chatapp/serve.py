@@ -32,9 +32,32 @@ def main() -> None:
     gc.set_threshold(20_000, 20, 20)
 
     send_writes_at_once()
+    interrupt_answers_on_shutdown()
 
     sys.argv[0] = "daphne"
     CommandLineInterface.entrypoint()
+
+
+# Docker waits 10 s after SIGTERM before it kills the process.
+SHUTDOWN_SAVE_SECONDS = 8.0
+
+
+def interrupt_answers_on_shutdown() -> None:
+    """On SIGTERM, save the answers being written as interrupted before the loop stops.
+
+    Twisted runs "before shutdown" triggers, and waits for the Deferreds they
+    return, while the event loop still turns; daphne cancels its consumers
+    the same way.
+    """
+    from twisted.internet import defer, reactor
+
+    from chatapp.chat import generation
+
+    def interrupt() -> defer.Deferred:
+        saving = asyncio.ensure_future(generation.interrupt_all(SHUTDOWN_SAVE_SECONDS))
+        return defer.Deferred.fromFuture(saving)
+
+    reactor.addSystemEventTrigger("before", "shutdown", interrupt)
 
 
 def load_ahead() -> None:

@@ -681,6 +681,21 @@ class BatchedSaves:
 _saves = BatchedSaves()
 
 
+async def interrupt_all(timeout: float) -> None:
+    """The server is stopping: end every answer written here as interrupted, with all its text.
+
+    Left to die with the process, they stayed "streaming" until recovery found
+    them (three heartbeats, or the next start), and lost what streamed after
+    the last batched save. Cancelled, each saves itself as interrupted (see
+    ``run``) and tells its viewers.
+    """
+    tasks = [running.task for running in _running.values() if running.task]
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        await asyncio.wait(tasks, timeout=timeout)
+
+
 def all_running() -> list[Generation]:
     return list(_running.values())
 

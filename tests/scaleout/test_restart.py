@@ -120,3 +120,31 @@ async def test_a_killed_server_leaves_the_answer_interrupted_with_its_text_and_a
     finally:
         await watcher.close()
         visitor.close()
+
+
+async def test_a_server_told_to_stop_ends_its_answers_as_interrupted_with_all_their_text(server):
+    """SIGTERM (every release, every scale-down) stopped the process within a tenth of a
+    second: its answers stayed "streaming" until recovery found them, and the text
+    streamed since the last batched save was lost."""
+    database_url = server.env["DATABASE_URL"]
+    visitor = Visitor(server, "restarter")
+    conversation = visitor.new_conversation()
+    tab = await Socket.open(server, conversation, visitor.session)
+    try:
+        await tab.send(
+            action="send", message="Stop token sigma-7 now", model=MODEL, reasoning_effort="medium"
+        )
+        message = await tab.wait_for(new_assistant_message)
+        await tab.wait_for(lambda f: len(tab.streamed(message)[1]) >= 40)
+        server.stop()  # SIGTERM, as docker stop sends
+
+        stored = stored_message(database_url, message)
+        seen_reasoning, seen_answer = tab.streamed(message)
+        assert stored["status"] == "interrupted"
+        assert stored["generation_channel"] == ""
+        # Everything the viewers were shown is kept, not only the last batched save.
+        assert stored["content"].startswith(seen_answer)
+        assert stored["reasoning"].startswith(seen_reasoning) and "sigma-7" in stored["reasoning"]
+    finally:
+        await tab.close()
+        visitor.close()
