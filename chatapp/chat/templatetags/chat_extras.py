@@ -16,9 +16,10 @@ def duration(seconds) -> str:
     seconds = float(seconds)
     if seconds < 1:
         return "less than a second"
-    if seconds < 60:
-        return f"{seconds:.0f} s"
-    minutes, rest = divmod(round(seconds), 60)
+    whole = round(seconds)  # once: 59.7 s is a minute, not "60 s"
+    if whole < 60:
+        return f"{whole} s"
+    minutes, rest = divmod(whole, 60)
     return f"{minutes} min {rest} s"
 
 
