@@ -138,15 +138,24 @@ TEMPLATES = [
 
 ASGI_APPLICATION = "chatapp.asgi.application"
 
-DATABASES = {
-    "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        # In production reuse connections (checked before use): opening one per
-        # query costs more than the query under many concurrent streams.
-        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "0" if DEBUG else "60")),
-        conn_health_checks=True,
-    )
-}
+try:
+    DATABASES = {
+        "default": dj_database_url.parse(
+            os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+            # In production reuse connections (checked before use): opening one per
+            # query costs more than the query under many concurrent streams.
+            conn_max_age=env_int("CONN_MAX_AGE", 0 if DEBUG else 60),
+            conn_health_checks=True,
+        )
+    }
+except ValueError as error:
+    # dj_database_url's own message names no variable; the URL is not repeated
+    # (it may hold a password).
+    raise ImproperlyConfigured(
+        f"DATABASE_URL could not be read: {error} Expected e.g. "
+        "postgres://user:password@host:5432/name, with / @ : ? # in the password "
+        "percent-encoded (or the password left out and set in PGPASSWORD)."
+    ) from None
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Generation tasks write while pages read: WAL and a busy timeout keep
     # SQLite from answering "database is locked" under that mix.

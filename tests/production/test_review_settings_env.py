@@ -91,3 +91,21 @@ def test_a_redis_url_without_its_scheme_is_refused():
     assert "ImproperlyConfigured" in result.stderr
     assert "REDIS_URL must start with redis://, rediss:// or unix://" in result.stderr
     assert load_settings(REDIS_URL=" rediss://:pw@cache.example.com:6380/0 ").returncode == 0
+
+
+def test_connection_reuse_that_is_not_a_number_is_named():
+    result = load_settings(CONN_MAX_AGE="a minute")
+    assert result.returncode != 0
+    assert "CONN_MAX_AGE must be a whole number, not 'a minute'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["postgres://chatapp:pa/ss@db:5432/chatapp", "postgress://chatapp@db:5432/chatapp"],
+    ids=["a password with a slash", "a misspelt scheme"],
+)
+def test_a_database_url_that_cannot_be_read_is_named_without_its_password(url):
+    result = load_settings(DATABASE_URL=url)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: DATABASE_URL could not be read" in result.stderr
+    assert "pa/ss" not in result.stderr
