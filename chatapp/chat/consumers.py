@@ -113,8 +113,9 @@ class ConversationConsumer(AsyncWebsocketConsumer):
             await self._notify("That message could not be read. Reload the page and try again.")
             return
         try:
-            payload = json.loads(text_data)
-        except ValueError:
+            payload = _readable(json.loads(text_data))
+        except (ValueError, RecursionError):
+            # Nested too deep to decode: uncaught, it closed the socket.
             payload = None
         if not isinstance(payload, dict):
             await self._notify("That message could not be read. Reload the page and try again.")
@@ -297,6 +298,22 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         self.seen.pop(event["message_id"], None)
         self.held_deltas.pop(event["message_id"], None)
         await self.send(text_data=event["html"])
+
+
+def _readable(value):
+    """``value`` with any lone surrogate (a ``\\ud83d`` escape, half an emoji) as U+FFFD.
+
+    JSON allows them, a browser sends one for a broken emoji pasted in, and
+    no database can store one: the send failed as "something went wrong",
+    every time it was tried again.
+    """
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, list):
+        return [_readable(item) for item in value]
+    if isinstance(value, dict):
+        return {_readable(key): _readable(item) for key, item in value.items()}
+    return value
 
 
 def _unseen(fragment: str, starts_at: int, seen: int) -> str:

@@ -6,13 +6,13 @@ sent) live in one place.
 """
 
 import math
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache, partial
 
 from channels.db import database_sync_to_async
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, QuerySet
@@ -148,6 +148,12 @@ def _pending_attachments(
     ids = [ids] if isinstance(ids, str) else ids
     if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
         raise SendRefused("The attached images could not be read. Attach them again.")
+    # One spelling per id: the database matches "ABC…" to "abc…", the lookup
+    # below would not.
+    try:
+        ids = [str(uuid.UUID(i)) for i in ids]
+    except ValueError:
+        raise SendRefused("An attached image was not found. Attach it again.") from None
     if len(ids) > settings.CHAT_MAX_IMAGES_PER_MESSAGE:
         raise SendRefused(
             f"Attach at most {settings.CHAT_MAX_IMAGES_PER_MESSAGE} images to one message."
@@ -157,18 +163,15 @@ def _pending_attachments(
             f"{choice.label} cannot look at images. Pick a vision model such as o4-mini, "
             "or remove the images."
         )
-    try:
-        found = {
-            str(a.public_id): a
-            for a in Attachment.objects.filter(
-                public_id__in=ids,
-                conversation=conversation,
-                owner=conversation.owner,
-                message__isnull=True,
-            )
-        }
-    except ValidationError:  # not UUIDs
-        found = {}
+    found = {
+        str(a.public_id): a
+        for a in Attachment.objects.filter(
+            public_id__in=ids,
+            conversation=conversation,
+            owner=conversation.owner,
+            message__isnull=True,
+        )
+    }
     if len(found) != len(set(ids)):
         raise SendRefused("An attached image was not found. Attach it again.")
     return tuple(found[i] for i in dict.fromkeys(ids))

@@ -1,4 +1,5 @@
 import uuid
+from datetime import UTC
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -34,6 +35,10 @@ def new_conversation(request):
 
 def conversation_page(request, public_id):
     conversation = get_conversation_for_user(request.user, public_id)
+    return _conversation_response(request, conversation)
+
+
+def _conversation_response(request, conversation, settings_form=None, status=200):
     choices = model_choices()
     selected = next((c for c in choices if c.key == conversation.model), choices[0])
     chat_messages, has_older = conversation.page_of_messages()
@@ -52,10 +57,10 @@ def conversation_page(request, public_id):
         "selected_model": selected,
         "efforts": Effort.choices,
         "simulated": selected.simulated,
-        "settings_form": ConversationSettingsForm(instance=conversation),
+        "settings_form": settings_form or ConversationSettingsForm(instance=conversation),
         "context_tokens": conversation.context_estimate(selected.family),
     }
-    return TemplateResponse(request, "chat/conversation.html", context)
+    return TemplateResponse(request, "chat/conversation.html", context, status=status)
 
 
 def older_conversations(request):
@@ -65,7 +70,10 @@ def older_conversations(request):
     try:
         updated_at = parse_datetime(request.GET["before"])
         public_id = uuid.UUID(request.GET["id"])
-    except (KeyError, ValueError):
+        if updated_at is not None:
+            # Now, not in the query: a time past year 9999 in UTC overflowed there, a 500.
+            updated_at = updated_at.astimezone(UTC)
+    except (KeyError, ValueError, OverflowError):
         updated_at = None
     if updated_at is None:
         return HttpResponseBadRequest("Give ?before=<time>&id=<conversation>.")
@@ -108,7 +116,13 @@ def conversation_settings(request, public_id):
     if saved:
         form.save()
     if not request.htmx:
-        return redirect(conversation)
+        if saved:
+            return redirect(conversation)
+        # Without htmx a redirect dropped what was typed, and the error with it.
+        # Said at the top too: the form's errors are in the folded settings.
+        messages.error(request, "The settings were not saved. See Conversation settings.")
+        conversation.refresh_from_db()
+        return _conversation_response(request, conversation, settings_form=form, status=422)
     return TemplateResponse(
         request,
         "chat/conversation.html#settings_form",
