@@ -37,23 +37,21 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 
 def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name, "").strip()
-    if not value:
-        return default
-    try:
-        return int(value)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from None
+    return _env_number(name, default, int, "a whole number")
 
 
 def env_seconds(name: str, default: float) -> float:
+    return _env_number(name, default, float, "a number of seconds")
+
+
+def _env_number[N: (int, float)](name: str, default: N, kind: type[N], what: str) -> N:
     value = os.environ.get(name, "").strip()
     if not value:
         return default
     try:
-        return float(value)
+        return kind(value)
     except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a number of seconds, not {value!r}.") from None
+        raise ImproperlyConfigured(f"{name} must be {what}, not {value!r}.") from None
 
 
 DEBUG = env_bool("DEBUG", True)
