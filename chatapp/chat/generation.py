@@ -359,8 +359,7 @@ class Generation:
         A gateway that refused the request, or was never asked, billed nothing;
         a stopped or broken answer was generated (and is billed) as far as it got.
         """
-        never_asked = status == Status.STOPPED and self.stopped_before_start
-        if never_asked or (status == Status.ERROR and self.first_token_at is None):
+        if self.stopped_before_start or (status == Status.ERROR and self.first_token_at is None):
             return Usage(estimated=True)
         return estimated_usage(self.route, self.request, self.reasoning, self.text)
 
