@@ -62,6 +62,9 @@
   // One send at a time: a double click or a second Enter before the server
   // answered the first would send the message again (and be refused).
   var sending = false;
+  var sendingTimer = null;
+  // What that send carried, until the server clears the composer (see below).
+  var sentText = null;
   document.addEventListener("submit", function (event) {
     if (!event.target || event.target.id !== "composer") return;
     if (sending) {
@@ -78,11 +81,9 @@
       sendingTimer = setTimeout(function () { sending = false; }, 20000);
     }
   }, true);
-  var sendingTimer = null;
 
   // The server clears the composer once the message is saved. What was typed
   // meanwhile (a slow connection, a send queued while offline) is kept.
-  var sentText = null;
   document.addEventListener("htmx:oobBeforeSwap", function (event) {
     var target = event.detail && event.detail.target;
     if (!target || target.id !== "message-input" || sentText === null) return;
