@@ -16,6 +16,7 @@ from chatapp.chat import generation, services
 from chatapp.chat.models import Attachment, Conversation, ImageBlob, Message, Status
 from chatapp.gateways.models import ModelOffering, Provider
 from tests.chat.dom import by_role, parse
+from tests.images.helpers import upload
 from tests.providers.scripted import RECORDINGS, Answer, ScriptedGateway
 
 CONTRACT = json.loads(
@@ -30,18 +31,6 @@ def png(width: int = 64, height: int = 48, colour=(255, 0, 0)) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (width, height), colour).save(buffer, "PNG")
     return buffer.getvalue()
-
-
-def upload(client: Client, conversation: Conversation, data: bytes, name: str = "red.png"):
-    return client.post(
-        reverse("upload_attachments", args=[conversation.public_id]),
-        {"image": SimpleUploadedFile(name, data, content_type="image/png")},
-    )
-
-
-@pytest.fixture(autouse=True)
-def private_media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 @pytest.fixture

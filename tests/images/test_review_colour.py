@@ -14,6 +14,7 @@ import zlib
 from PIL import Image
 
 from chatapp.chat.images import normalize_image
+from tests.images.helpers import png_chunk
 
 LIMITS = {"max_bytes": 10 * 1024 * 1024, "max_pixels": 50_000_000}
 D50 = (0.9642, 1.0, 0.8249)
@@ -99,20 +100,16 @@ def test_a_palette_image_with_a_profile_is_converted_too():
     assert blue > 190 and red < 10 and green < 10, "the profile's red is sRGB's blue"
 
 
-def chunk(kind: bytes, body: bytes) -> bytes:
-    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-
 def test_a_colour_keyed_png_with_a_profile_keeps_its_transparency():
     """An RGB PNG whose transparent colour is named by a tRNS chunk (here: grey 9,9,9)."""
     pixels = b"\0" + bytes((200, 0, 0, 9, 9, 9))  # one row: a red pixel, a transparent one
     source = (
         b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 1, 8, 2, 0, 0, 0))
-        + chunk(b"iCCP", b"swapped\0\0" + zlib.compress(swapped_rgb_profile()))
-        + chunk(b"tRNS", struct.pack(">HHH", 9, 9, 9))
-        + chunk(b"IDAT", zlib.compress(pixels))
-        + chunk(b"IEND", b"")
+        + png_chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 1, 8, 2, 0, 0, 0))
+        + png_chunk(b"iCCP", b"swapped\0\0" + zlib.compress(swapped_rgb_profile()))
+        + png_chunk(b"tRNS", struct.pack(">HHH", 9, 9, 9))
+        + png_chunk(b"IDAT", zlib.compress(pixels))
+        + png_chunk(b"IEND", b"")
     )
 
     result = normalize_image(source, filename="logo.png", **LIMITS)

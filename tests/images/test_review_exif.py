@@ -8,13 +8,12 @@ import io
 import struct
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
-from django.urls import reverse
 from PIL import Image
 
 from chatapp.chat.images import normalize_image
 from chatapp.chat.models import Attachment, Conversation
+from tests.images.helpers import upload
 
 LIMITS = {"max_bytes": 10 * 1024 * 1024, "max_pixels": 50_000_000}
 ORIENTATION, GPS_IFD = 0x0112, 0x8825
@@ -85,11 +84,6 @@ def test_a_photo_with_a_malformed_gps_entry_comes_out_upright(gps):
     assert b"Exif" not in result.data
 
 
-@pytest.fixture(autouse=True)
-def private_media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
 @pytest.mark.django_db
 def test_uploading_a_photo_with_a_malformed_gps_entry_is_not_a_server_error(alice):
     client = Client(raise_request_exception=False)
@@ -97,10 +91,7 @@ def test_uploading_a_photo_with_a_malformed_gps_entry_is_not_a_server_error(alic
     conversation = Conversation.objects.create(owner=alice, model="o4-mini")
     photo = sideways_photo(exif_with_gps(6, REF_AS_RATIONAL))
 
-    response = client.post(
-        reverse("upload_attachments", args=[conversation.public_id]),
-        {"image": SimpleUploadedFile("IMG_0042.JPG", photo, content_type="image/jpeg")},
-    )
+    response = upload(client, conversation, photo, "IMG_0042.JPG", content_type="image/jpeg")
 
     assert response.status_code == 200
     stored = Attachment.objects.get().blob

@@ -7,20 +7,16 @@ settings as compressed text, and every browser shows these files.
 """
 
 import io
-import struct
 import zlib
 
 from PIL import Image
 
 from chatapp.chat.images import normalize_image
+from tests.images.helpers import png_chunk
 from tests.images.test_review_colour import swapped_rgb_profile
 
 LIMITS = {"max_bytes": 10 * 1024 * 1024, "max_pixels": 50_000_000}
 MB = 1024 * 1024
-
-
-def chunk(kind: bytes, body: bytes) -> bytes:
-    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
 
 def png_with(*extra_chunks: bytes, after_pixels: bytes = b"", size=(20, 20)) -> bytes:
@@ -44,7 +40,7 @@ def stored(source: bytes, name: str) -> Image.Image:
 
 def test_a_png_with_a_large_colour_profile_is_accepted_and_converted():
     profile = swapped_rgb_profile(private_bytes=2 * MB)
-    source = png_with(chunk(b"iCCP", b"Scanner RGB\0\0" + zlib.compress(profile)))
+    source = png_with(png_chunk(b"iCCP", b"Scanner RGB\0\0" + zlib.compress(profile)))
     assert len(source) < 100 * 1024
 
     red, green, blue = stored(source, "scan.png").getpixel((5, 5))
@@ -54,8 +50,8 @@ def test_a_png_with_a_large_colour_profile_is_accepted_and_converted():
 
 def test_a_png_with_large_compressed_text_is_accepted():
     xmp = b"<x:xmpmeta>" + b"<rdf:li>xmp.did:0123456789abcdef</rdf:li>" * 60_000 + b"</x:xmpmeta>"
-    itxt = chunk(b"iTXt", b"XML:com.adobe.xmp\0\1\0\0\0" + zlib.compress(xmp))
-    ztxt = chunk(b"zTXt", b"Comment\0\0" + zlib.compress(b"settings " * 200_000))
+    itxt = png_chunk(b"iTXt", b"XML:com.adobe.xmp\0\1\0\0\0" + zlib.compress(xmp))
+    ztxt = png_chunk(b"zTXt", b"Comment\0\0" + zlib.compress(b"settings " * 200_000))
 
     for source in [png_with(itxt), png_with(ztxt), png_with(after_pixels=ztxt)]:
         assert stored(source, "export.png").getpixel((5, 5)) == (200, 0, 0)
@@ -64,7 +60,7 @@ def test_a_png_with_large_compressed_text_is_accepted():
 def test_a_png_whose_profile_is_a_decompression_bomb_is_still_read_quickly():
     """Only one profile is inflated, and only so far: the pixels are kept as they are."""
     bomb = zlib.compress(b"\0" * (32 * MB), 9)
-    source = png_with(*[chunk(b"iCCP", b"icc\0\0" + bomb)] * 3)
+    source = png_with(*[png_chunk(b"iCCP", b"icc\0\0" + bomb)] * 3)
 
     assert stored(source, "bomb.png").getpixel((5, 5)) == (200, 0, 0)
 
@@ -75,6 +71,6 @@ def test_exif_kept_by_imagemagick_in_compressed_text_still_turns_the_picture():
     exif[0x0112] = 6  # orientation: turn 90° clockwise to display
     raw = exif.tobytes()
     text = f"\nexif\n{len(raw):8}\n{raw.hex()}\n".encode()
-    zexif = chunk(b"zTXt", b"Raw profile type exif\0\0" + zlib.compress(text))
+    zexif = png_chunk(b"zTXt", b"Raw profile type exif\0\0" + zlib.compress(text))
 
     assert stored(png_with(zexif, size=(40, 20)), "magick.png").size == (20, 40)
