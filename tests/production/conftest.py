@@ -6,6 +6,7 @@ import os
 import re
 import secrets
 import shlex
+import subprocess
 import sys
 import uuid
 from pathlib import Path
@@ -47,6 +48,19 @@ def production_env(**extra: str) -> dict[str, str]:
     )
     env.update(extra)
     return env
+
+
+def python_in_production(code: str, **env: str) -> subprocess.CompletedProcess:
+    """``code`` run by a new Python in the production environment (plus ``env``):
+    settings are read once per process, so each variation needs its own."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=production_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def _dockerfile_instructions(name: str) -> list[str]:

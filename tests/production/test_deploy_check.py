@@ -1,11 +1,8 @@
 """Django's deployment checklist passes with production variables, and means it."""
 
-import subprocess
-import sys
+from tests.processes import manage
 
-from tests.processes import ROOT, manage
-
-from .conftest import production_env
+from .conftest import production_env, python_in_production
 
 
 def test_check_deploy_passes_with_production_variables():
@@ -52,21 +49,12 @@ def test_allowed_hosts_takes_host_names_not_urls():
 
 
 def test_the_csp_names_the_websocket_origin_of_each_allowed_host():
-    env = production_env(ALLOWED_HOSTS="chat.example.com,.example.org")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import django; django.setup(); from django.conf import settings; "
-            "print(' '.join(settings.SECURE_CSP['connect-src']))",
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
+    result = python_in_production(
+        "import django; django.setup(); from django.conf import settings; "
+        "print(' '.join(settings.SECURE_CSP['connect-src']))",
+        ALLOWED_HOSTS="chat.example.com,.example.org",
     )
+    assert result.returncode == 0, result.stderr
     sources = result.stdout.split()
     assert sources[0] == "'self'"
     assert "wss://chat.example.com" in sources

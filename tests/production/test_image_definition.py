@@ -1,16 +1,12 @@
 """What the Dockerfile promises, read from the Dockerfile itself (the linters
 check its form; these check its intent)."""
 
-import subprocess
-import sys
-
 from .conftest import (
     DOCKERFILE,
-    ROOT,
     dockerfile_command,
     dockerfile_env,
     dockerfile_healthcheck,
-    production_env,
+    python_in_production,
 )
 
 
@@ -57,14 +53,7 @@ def test_static_files_are_collected_at_build_time():
 
 def test_s3_media_needs_django_storages_and_a_bucket():
     def settings_error(**env):
-        result = subprocess.run(
-            [sys.executable, "-c", "import django; django.setup()"],
-            cwd=ROOT,
-            env=production_env(**env),
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        result = python_in_production("import django; django.setup()", **env)
         return result.returncode, result.stderr
 
     code, stderr = settings_error(MEDIA_STORAGE="s3", MEDIA_S3_BUCKET="chatapp-media")

@@ -7,10 +7,8 @@ were silently left out of the app.
 """
 
 import re
-import subprocess
-import sys
 
-from .conftest import ROOT, production_env
+from .conftest import ROOT, python_in_production
 
 COMPOSE = ROOT / "compose.yaml"
 
@@ -67,13 +65,6 @@ def test_a_database_password_with_url_characters_reaches_postgres_intact():
         "print(repr((db['HOST'], db['PORT'], db['USER'], db['NAME'], "
         "db['PASSWORD'] or os.environ.get('PGPASSWORD'))))"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", show],
-        cwd=ROOT,
-        env=production_env(**env),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = python_in_production(show, **env)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == repr(("db", 5432, "chatapp", "chatapp", password))

@@ -2,11 +2,10 @@
 instead of a bare traceback or a setting silently left off."""
 
 import subprocess
-import sys
 
 import pytest
 
-from .conftest import ROOT, production_env
+from .conftest import python_in_production
 
 SHOW = (
     "import django; django.setup(); from django.conf import settings; "
@@ -15,14 +14,7 @@ SHOW = (
 
 
 def load_settings(**env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-c", SHOW],
-        cwd=ROOT,
-        env=production_env(**env),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return python_in_production(SHOW, **env)
 
 
 @pytest.mark.parametrize(
