@@ -25,8 +25,10 @@ process on the machine).
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import difflib
+import hashlib
 import html
 import json
 import math
@@ -73,9 +75,10 @@ class _RecordingWriter:
         self._log = log
 
     def write(self, data: bytes) -> None:
-        self._writer.write(data)
+        # Noted before the write: a client in another process can receive it first.
         if data.startswith(b"data: {"):
             self._log.append((time.monotonic(), data))
+        self._writer.write(data)
 
     async def drain(self) -> None:
         await self._writer.drain()
@@ -199,52 +202,193 @@ def _read_frames(result: Received, frames: list[tuple[float, str]]) -> None:
     result.reasoning, result.answer = "".join(reasoning), "".join(answer)
 
 
+class _StampedReader(asyncio.Protocol):
+    """A client connection that notes when each piece arrived, as it arrives.
+
+    Stamped in ``data_received``, not when a reading task next runs: the
+    clients share the machine with the app, and the turns of their own loop
+    would count as the app's latency. And lean: a websocket library's frame
+    parsing, queues and task switches cost the clients about a fifth of a
+    CPU at N = 200, taken from the app on this two-core machine.
+    """
+
+    def __init__(self):
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.headers: asyncio.Future = asyncio.get_running_loop().create_future()
+        self.finished: asyncio.Future = asyncio.get_running_loop().create_future()
+        self._in_body = False
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        when = time.monotonic()
+        self.buffer += data
+        if not self._in_body:
+            end = self.buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            head = bytes(self.buffer[:end])
+            del self.buffer[: end + 4]
+            self._in_body = True
+            self.headers.set_result(head)
+        try:
+            self.read_body(when)
+        except Exception as error:  # a malformed frame ends this client, counted
+            self._finish(error)
+
+    def connection_lost(self, exc) -> None:
+        self._finish(exc or ConnectionError("closed before the answer was complete"))
+        if not self.headers.done():
+            self.headers.set_exception(ConnectionError("closed during the handshake"))
+
+    def _finish(self, error: BaseException | None = None) -> None:
+        if self.finished.done():
+            return
+        if error is None:
+            self.finished.set_result(None)
+        else:
+            self.finished.set_exception(error)
+
+    def read_body(self, when: float) -> None:
+        raise NotImplementedError
+
+
+class _WebsocketReader(_StampedReader):
+    """Reads a websocket's text messages (RFC 6455; the server sends them unmasked)."""
+
+    def __init__(self):
+        super().__init__()
+        self.messages: list[tuple[float, str]] = []
+        self._fragments: list[bytes] = []
+
+    def read_body(self, when: float) -> None:
+        buffer = self.buffer
+        while len(buffer) >= 2:
+            first, second = buffer[0], buffer[1]
+            if second & 0x80:
+                raise ConnectionError("a server frame was masked")
+            length, start = second & 0x7F, 2
+            if length == 126:
+                if len(buffer) < 4:
+                    return
+                length, start = int.from_bytes(buffer[2:4]), 4
+            elif length == 127:
+                if len(buffer) < 10:
+                    return
+                length, start = int.from_bytes(buffer[2:10]), 10
+            if len(buffer) < start + length:
+                return
+            payload = bytes(buffer[start : start + length])
+            del buffer[: start + length]
+            opcode = first & 0x0F
+            if opcode == 0x9:  # ping
+                self.send(payload, opcode=0xA)
+            elif opcode == 0x8:
+                raise ConnectionError("the server closed the socket")
+            elif opcode in (0x0, 0x1):
+                self._fragments.append(payload)
+                if first & 0x80:  # the message's last frame
+                    text = b"".join(self._fragments).decode()
+                    self._fragments.clear()
+                    self.messages.append((when, text))
+                    if FINAL.search(text):
+                        self._finish()
+
+    def send(self, payload: bytes, opcode: int = 0x1) -> None:
+        """One frame, masked as a client's must be."""
+        mask = os.urandom(4)
+        length = len(payload)
+        if length < 126:
+            header = bytes([0x80 | opcode, 0x80 | length])
+        elif length < 1 << 16:
+            header = bytes([0x80 | opcode, 0x80 | 126]) + length.to_bytes(2)
+        else:
+            header = bytes([0x80 | opcode, 0x80 | 127]) + length.to_bytes(8)
+        masked = bytes(byte ^ mask[i & 3] for i, byte in enumerate(payload))
+        self.transport.write(header + mask + masked)
+
+    def close(self) -> None:
+        if not self.transport.is_closing():
+            self.send((1000).to_bytes(2), opcode=0x8)
+            self.transport.close()
+
+
+async def _websocket(port: int, path: str, cookie: str) -> _WebsocketReader:
+    """Open a websocket as a browser tab of this site would (Origin, session cookie)."""
+    loop = asyncio.get_running_loop()
+    _, reader = await loop.create_connection(_WebsocketReader, "127.0.0.1", port)
+    key = base64.b64encode(os.urandom(16)).decode()
+    reader.transport.write(
+        (
+            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+            f"Origin: http://127.0.0.1:{port}\r\nCookie: {cookie}\r\n\r\n"
+        ).encode()
+    )
+    head = (await reader.headers).decode("latin-1")
+    accept = base64.b64encode(
+        # RFC 6455's handshake check: SHA-1 by definition, not for security.
+        hashlib.sha1(
+            (key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode(), usedforsecurity=False
+        ).digest()
+    ).decode()
+    if not head.startswith("HTTP/1.1 101") or accept not in head:
+        reader.finished.cancel()  # nothing will wait for it
+        reader.transport.close()
+        raise ConnectionError(f"handshake refused: {head.splitlines()[0]}")
+    return reader
+
+
+class _EventStreamReader(_StampedReader):
+    """Reads an SSE response's ``data:`` lines."""
+
+    def __init__(self):
+        super().__init__()
+        self.lines: list[tuple[float, bytes]] = []
+
+    def read_body(self, when: float) -> None:
+        while (end := self.buffer.find(b"\n")) >= 0:
+            line = bytes(self.buffer[:end])
+            del self.buffer[: end + 1]
+            if line.startswith(b"data: "):
+                self.lines.append((when, line))
+                if line.startswith(b"data: [DONE]"):
+                    self._finish()
+
+
 async def _app_client(port, public_id, session, token, effort, offset, race, ready):
     """One browser tab: connect, wait for the start, send, read until the answer is final."""
-    from websockets.asyncio.client import connect
-
     result = Received(token)
-    frames: list[tuple[float, str]] = []
+    socket = None
     try:
-        await race.handshakes.acquire()
-        released = False
-        async with connect(
-            f"ws://127.0.0.1:{port}/ws/conversations/{public_id}/",
-            origin=f"http://127.0.0.1:{port}",
-            additional_headers={"Cookie": f"sessionid={session}"},
-            compression=None,
-            proxy=None,
-            open_timeout=120,
-            ping_interval=None,
-            max_queue=None,
-        ) as connection:
-            race.handshakes.release()
-            released = True
-            ready.append(public_id)
-            await race.started.wait()
-            await asyncio.sleep(max(0.0, race.at + offset - time.monotonic()))
-            result.sent_at = time.monotonic()
-            message = {
-                "action": "send",
-                "message": f"Benchmark {token} relay",
-                "model": "o4-mini",
-                "reasoning_effort": effort,
-            }
-            await connection.send(json.dumps(message))
-            while True:
-                left = race.deadline - time.monotonic()
-                if left <= 0:
-                    result.closed_early = "timeout"
-                    break
-                frame = await asyncio.wait_for(connection.recv(), left)
-                frames.append((time.monotonic(), frame))
-                if FINAL.search(frame):
-                    break
+        async with race.handshakes:
+            socket = await asyncio.wait_for(
+                _websocket(port, f"/ws/conversations/{public_id}/", f"sessionid={session}"), 120
+            )
+        ready.append(public_id)
+        await race.started.wait()
+        await asyncio.sleep(max(0.0, race.at + offset - time.monotonic()))
+        result.sent_at = time.monotonic()
+        message = {
+            "action": "send",
+            "message": f"Benchmark {token} relay",
+            "model": "o4-mini",
+            "reasoning_effort": effort,
+        }
+        socket.send(json.dumps(message).encode())
+        try:
+            await asyncio.wait_for(socket.finished, race.deadline - time.monotonic())
+        except TimeoutError:
+            result.closed_early = "timeout"
     except Exception as error:  # every failure is counted; none stops the run
         result.closed_early = result.closed_early or type(error).__name__
-        if not released:
-            race.handshakes.release()
-    _read_frames(result, frames)
+    finally:
+        if socket is not None:
+            socket.close()
+    _read_frames(result, socket.messages if socket is not None else [])
     return result
 
 
@@ -267,25 +411,21 @@ async def _direct_client(port, token, effort, start_at):
     ).encode()
     await asyncio.sleep(max(0.0, start_at - time.monotonic()))
     result.sent_at = time.monotonic()
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(
+    loop = asyncio.get_running_loop()
+    transport, stream = await loop.create_connection(_EventStreamReader, "127.0.0.1", port)
+    transport.write(
         b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
         b"Content-Type: application/json\r\nAccept: text/event-stream\r\n"
         + f"Content-Length: {len(body)}\r\n\r\n".encode()
         + body
     )
-    await writer.drain()
-    await reader.readuntil(b"\r\n\r\n")
+    with contextlib.suppress(ConnectionError):
+        await stream.finished
+    transport.close()
     reasoning: list[str] = []
     answer: list[str] = []
     r_len = a_len = 0
-    while True:
-        line = await reader.readline()
-        if not line:
-            break
-        if not line.startswith(b"data: "):
-            continue
-        when = time.monotonic()
+    for when, line in stream.lines:
         result.frames += 1
         if line.startswith(b"data: [DONE]"):
             result.status, result.finished_at = "complete", when
@@ -300,7 +440,6 @@ async def _direct_client(port, token, effort, start_at):
                 answer.append(delta["content"])
                 a_len += len(delta["content"])
                 result.marks.append((when, "a", a_len))
-    writer.close()
     result.reasoning, result.answer = "".join(reasoning), "".join(answer)
     return result
 
