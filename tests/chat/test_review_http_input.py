@@ -93,3 +93,23 @@ def test_other_members_settings_are_not_found(client, bob, alice_conversation):
     client.force_login(bob)
     response = client.post(f"/c/{alice_conversation.public_id}/settings/", {"system_prompt": "x"})
     assert response.status_code == 404
+
+
+def test_a_system_prompt_longer_than_a_message_is_refused_and_kept(
+    alice_client, alice_conversation
+):
+    """It goes with every request: one past any model's context failed every send."""
+    too_long = "x" * 100_001  # a message's limit is 100,000
+    response = alice_client.post(
+        f"/c/{alice_conversation.public_id}/settings/",
+        {"system_prompt": too_long, "max_output_tokens": ""},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert "Keep the system prompt to 100,000 characters at most (it has 100,001)." in page
+    field = parse(page).by_id("id_system_prompt")
+    assert field.text.strip() == too_long
+    assert field.get("maxlength") == "100000"  # the browser stops the typing there too
+    alice_conversation.refresh_from_db()
+    assert alice_conversation.system_prompt == ""
