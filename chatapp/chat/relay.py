@@ -36,8 +36,10 @@ PROCESS_ID = uuid.uuid4().hex
 # serve thousands a second.
 COUNTS_AT_ONCE = 4
 # A count that takes longer is given up (and everything relayed): a Redis
-# that hangs must not hold up new answers.
+# that hangs must not hold up new answers. Nor must the next ones: after a
+# count failed, counts are not asked for a while, and everything is relayed.
 COUNT_TIMEOUT_SECONDS = 1.0
+COUNTS_PAUSED_SECONDS = 10.0
 # A publish that takes longer is given up, and deltas skip the layer for a
 # while: each waited for the one before it, so a Redis that hangs held the
 # viewers here behind every delta. Elsewhere, the finished answer (always
@@ -46,15 +48,22 @@ PUBLISH_TIMEOUT_SECONDS = 1.0
 DELTAS_PAUSED_SECONDS = 10.0
 
 
-class _DeltaPause:
-    """Until when (the event loop's clock) deltas skip the layer, after a publish failed."""
+class _Pause:
+    """Until when (the event loop's clock) something Redis failed at is not asked of it."""
 
     until = 0.0
 
 
 @one_per_event_loop
-def _delta_pause() -> _DeltaPause:
-    return _DeltaPause()
+def _delta_pause() -> _Pause:
+    """Deltas skip the layer, after a publish failed."""
+    return _Pause()
+
+
+@one_per_event_loop
+def _count_pause() -> _Pause:
+    """Subscribers are not counted, after a count failed."""
+    return _Pause()
 
 
 @one_per_event_loop
@@ -146,12 +155,16 @@ async def still_listened(channel: str) -> bool:
 
 async def _subscribers(layer: RedisPubSubChannelLayer, channel: str) -> int | None:
     """How many processes are subscribed to ``channel``; None if Redis did not say."""
+    loop, pause = asyncio.get_running_loop(), _count_pause()
+    if loop.time() < pause.until:
+        return None
     shard = layer._get_shard(channel)
     shard._ensure_redis()
     try:
         async with asyncio.timeout(COUNT_TIMEOUT_SECONDS), _counting_slots():
             [(_, subscribers)] = await shard._redis.pubsub_numsub(channel)
     except (RedisError, OSError):  # TimeoutError included
+        pause.until = loop.time() + COUNTS_PAUSED_SECONDS
         logger.warning("could not count the processes listening on a channel", exc_info=True)
         return None
     return subscribers

@@ -112,3 +112,32 @@ async def test_when_redis_hangs_the_viewers_here_still_get_the_answer_as_it_stre
 
     assert "simulated answer about Explain heaps" in article.visible_text
     assert loop.time() - started < 2 * relay.PUBLISH_TIMEOUT_SECONDS + 1
+
+
+async def test_after_a_count_that_hung_the_next_answers_do_not_wait_for_one(
+    redis_layer, fresh_channel_layer, monkeypatch
+):
+    """Each new answer's first text waited for its own count's timeout, a second,
+    for as long as Redis hung; they are relayed everywhere meanwhile."""
+    monkeypatch.setattr(relay, "COUNTS_PAUSED_SECONDS", 0.5)
+    answering = redis.Redis.pubsub_numsub
+    asked = []
+
+    async def hang(self, *channels):
+        asked.append(channels)
+        await asyncio.sleep(3600)
+
+    monkeypatch.setattr(redis.Redis, "pubsub_numsub", hang)
+    assert await relay.watched_elsewhere("conv.first")  # waits out its timeout
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+
+    counted = [await relay.watched_elsewhere(f"conv.{n}") for n in range(5)]
+
+    assert counted == [True] * 5
+    assert loop.time() - started < 0.2
+    assert len(asked) == 1
+    # Redis answers again: once the pause is over, it is asked again.
+    monkeypatch.setattr(redis.Redis, "pubsub_numsub", answering)
+    await asyncio.sleep(0.6)
+    assert await relay.watched_elsewhere("conv.nobody-watches") is False
