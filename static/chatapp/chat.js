@@ -8,11 +8,16 @@
     return Math.floor(seconds / 60) + " min " + (seconds % 60) + " s";
   }
 
-  // "Thinking… 12 s": tick every live timer on the page.
+  // "Thinking… 12 s": the server says how long the model had been thinking
+  // when it wrote the timer; the browser counts on from when it first saw it.
+  // Not from the start time by the browser's clock, which may be off by hours.
   function tickTimers() {
-    var now = Date.now();
-    document.querySelectorAll(".elapsed[data-since]").forEach(function (el) {
-      el.textContent = formatElapsed(now - Number(el.dataset.since));
+    var now = performance.now();
+    document.querySelectorAll(".elapsed[data-elapsed-ms]").forEach(function (el) {
+      if (el.chatappStartedAt === undefined) {
+        el.chatappStartedAt = now - Number(el.dataset.elapsedMs);
+      }
+      el.textContent = formatElapsed(now - el.chatappStartedAt);
     });
   }
   setInterval(tickTimers, 250);

@@ -1,4 +1,6 @@
-"""The reasoning pane by keyboard: its toggle keeps the focus while the answer streams and ends."""
+"""The reasoning pane: by keyboard, and its thinking timer."""
+
+import re
 
 from playwright.sync_api import expect
 
@@ -70,3 +72,21 @@ def test_paging_answer_versions_by_keyboard_keeps_the_focus_on_the_pager(page, a
     page.keyboard.press("Enter")
     expect(answers(page).last.get_by_text("Version 2 of 2")).to_be_visible()
     expect(answers(page).last.get_by_role("button", name="Previous version")).to_be_focused()
+
+
+def test_the_thinking_timer_counts_from_the_send_whatever_the_browsers_clock(new_page, slow_server):
+    """A computer whose clock is an hour fast showed "Thinking… 60 min 0 s" at once:
+    the timer compared the server's start time with the browser's clock."""
+    page = new_page(slow_server)
+    page.add_init_script(
+        "(() => { const now = Date.now; Date.now = () => now() + 3600 * 1000; })()"
+    )
+    log_in(page, slow_server)
+    new_conversation(page)
+    send(page, "Think about it, then answer.", effort="Low")
+    elapsed = answers(page).last.locator(".elapsed")
+    expect(elapsed).to_have_text(re.compile(r"^\d s$"))
+    # It ticks on from there, not from the browser's idea of the time.
+    first = elapsed.text_content()
+    expect(elapsed).not_to_have_text(first, timeout=5_000)
+    expect(elapsed).to_have_text(re.compile(r"^\d{1,2} s$"))

@@ -267,3 +267,26 @@ def test_unfinished_answers_say_what_happened(alice_client, alice_conversation, 
     assert article.get("data-status") == status
     assert note in article.visible_text
     assert "Partial" in article.find(class_="answer markdown").visible_text
+
+
+def test_a_page_opened_mid_thought_says_how_long_the_model_has_been_thinking(
+    alice_client, alice_conversation
+):
+    """Counted by the server: the browser only counts on (its clock may be off)."""
+    question = Message.objects.create(
+        conversation=alice_conversation, role=Role.USER, content="Think hard"
+    )
+    answer = Message.objects.create(
+        conversation=alice_conversation,
+        role=Role.ASSISTANT,
+        in_reply_to=question,
+        status=Status.STREAMING,
+    )
+    Message.objects.filter(pk=answer.pk).update(created_at=timezone.now() - timedelta(seconds=90))
+
+    root = page(alice_client.get(alice_conversation.get_absolute_url()))
+
+    summary = root.by_id(f"message-{answer.pk}-summary")
+    assert summary.visible_text.startswith("Thinking…")
+    elapsed_ms = int(summary.find("span", class_="elapsed").get("data-elapsed-ms"))
+    assert 90_000 <= elapsed_ms < 100_000

@@ -1,12 +1,17 @@
 from django import template
+from django.utils import timezone
 
 register = template.Library()
 
 
 @register.filter
-def epoch_ms(value) -> int:
-    """A datetime as milliseconds since the epoch, for the live timers in chat.js."""
-    return int(value.timestamp() * 1000)
+def ms_since(value) -> int:
+    """Milliseconds from ``value`` until now, for the live timers in chat.js.
+
+    Counted here: the browser's clock may be off (an hour fast, a wrong time
+    zone), and compared with the server's times it showed "60 min" at once.
+    """
+    return max(0, round((timezone.now() - value).total_seconds() * 1000))
 
 
 @register.filter
