@@ -125,9 +125,11 @@ class Endpoint:
 def sendable_key(key: str) -> bool:
     """Whether an HTTP header can carry ``key``: printable ASCII (keys are).
 
-    A non-breaking space or a typographic dash pasted with it cannot be sent.
+    A non-breaking space or a typographic dash pasted with it cannot be sent;
+    nor can a space at either end (h11 refused it, which read as a broken
+    connection, and one at the front made a key the gateway did not know).
     """
-    return key.isascii() and key.isprintable()
+    return key.isascii() and key.isprintable() and key == key.strip()
 
 
 def valid_port(url: str) -> bool:
@@ -350,6 +352,9 @@ class _ChunkSource:
             yield _decode_chunk(await self.response.aread(), self.provider)
             self.done = True
             return
+        # The SSE standard reads every stream as UTF-8 and drops a leading BOM;
+        # a kept BOM hid the first event, a charset label garbled the text.
+        self.response.encoding = "utf-8-sig"
         events = EventSource(self.response).aiter_sse()
         async for sse in events:
             if sse.data == "[DONE]":
@@ -389,7 +394,7 @@ def _generated_chars(event: StreamEvent) -> int:
 def _decode_chunk(data: str | bytes, provider: str) -> dict:
     try:
         chunk = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):  # the latter for absurdly nested JSON
         chunk = None
     if not isinstance(chunk, dict):
         raise ProviderError(
@@ -504,7 +509,7 @@ async def list_models(endpoint: Endpoint) -> list[str]:
             if not isinstance(data, list):
                 raise ValueError("no list of models")
             return sorted(str(item["id"]) for item in data if isinstance(item, dict))
-        except (ValueError, AttributeError, KeyError):
+        except (ValueError, RecursionError, AttributeError, KeyError):
             raise ProviderError(
                 message=f"{endpoint.name} answered the model list in an unknown format."
             ) from None

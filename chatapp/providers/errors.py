@@ -1,6 +1,7 @@
 """One error type for everything a gateway can do wrong, with a sentence a person understands."""
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,6 +14,7 @@ RETRYABLE_CODES = frozenset(
 )
 # OpenAI answers an empty account with 429 and this code: waiting does not help.
 OUT_OF_CREDITS_CODES = frozenset({"insufficient_quota", "insufficient_credits"})
+UNSUPPORTED_CODES = frozenset({"unsupported_parameter", "unsupported_value"})
 
 _QUOTED_NAME = re.compile(r"'([^']{1,80})'")
 
@@ -47,11 +49,21 @@ def error_from_response(
     retry_after = parse_retry_after(headers.get("retry-after"))
     retryable = status in RETRYABLE_STATUSES
     if status == 400:
+        # A ``param`` names what was wrong, not that it is unsupported: OpenAI names
+        # ``messages`` when the conversation outgrew the model.
+        unsupported = code in UNSUPPORTED_CODES or "unsupported" in detail.lower()
         param = param or _unsupported_name(detail, code)
-        if param and code == "unsupported_value":
+        if code == "context_length_exceeded" or "maximum context length" in detail.lower():
+            message = (
+                f"{provider} rejected the request: the conversation is too long for this "
+                "model. Start a new conversation, or pick a model with a larger context."
+            )
+        elif param and code == "unsupported_value":
             message = f"{provider} rejected the request: the value of '{param}' is not supported."
-        elif param:
+        elif param and unsupported:
             message = f"{provider} rejected the request: the parameter '{param}' is not supported."
+        elif param:
+            message = f"{provider} rejected the request: the value of '{param}' is not valid."
         else:
             message = f"{provider} rejected the request as invalid."
     elif status == 401:
@@ -116,7 +128,7 @@ def error_from_stream_event(payload: dict, provider: str, *, secret: str = "") -
 def _parse_error_body(body: bytes) -> tuple[str, str | None, str | None]:
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # the latter for absurdly nested JSON
         return "", None, None
     error = data.get("error", data) if isinstance(data, dict) else None
     if isinstance(error, str):
@@ -135,9 +147,7 @@ def _parse_error_body(body: bytes) -> tuple[str, str | None, str | None]:
 
 def _unsupported_name(detail: str, code: str | None) -> str | None:
     """The parameter a gateway names in its sentence when it leaves ``param`` empty."""
-    if code not in ("unsupported_parameter", "unsupported_value") and (
-        "unsupported" not in detail.lower()
-    ):
+    if code not in UNSUPPORTED_CODES and "unsupported" not in detail.lower():
         return None
     match = _QUOTED_NAME.search(detail)
     return match.group(1) if match else None
@@ -158,7 +168,8 @@ def parse_retry_after(value: str | None) -> float | None:
             when = when.replace(tzinfo=UTC)
         seconds = (when - datetime.now(UTC)).total_seconds()
         return max(seconds, 0.0)
-    return seconds if seconds >= 0 else None
+    # float() also reads "inf" and "1e999"; no wait the person could be told.
+    return seconds if 0 <= seconds < math.inf else None
 
 
 # Keys a gateway may echo in its words: OpenAI-style keys and bearer tokens.

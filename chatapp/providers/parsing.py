@@ -17,7 +17,9 @@ class ThinkTagSplitter:
     """Split content that carries ``<think>…</think>`` into reasoning and answer.
 
     Tags may be cut anywhere across chunks, so a tail that could be the start
-    of a tag is held back until the next chunk decides it.
+    of a tag is held back until the next chunk decides it. Servers put the
+    reasoning before the answer; once the answer has begun, a tag in it is
+    text the answer quotes (taken for reasoning, it hid the rest of the answer).
     """
 
     def __init__(self) -> None:
@@ -25,11 +27,15 @@ class ThinkTagSplitter:
         self._inside = False
         # Models put blank lines after </think>; they are not part of the answer.
         self._just_closed = False
+        self._answering = False
 
     def feed(self, text: str) -> Iterator[StreamEvent]:
         buffer = self._pending + text
         self._pending = ""
         while buffer:
+            if self._answering:
+                yield from self._emit(buffer)
+                return
             tag = CLOSE_TAG if self._inside else OPEN_TAG
             position = buffer.find(tag)
             if position < 0:
@@ -38,6 +44,9 @@ class ThinkTagSplitter:
                 self._pending = buffer[len(buffer) - keep :]
                 return
             yield from self._emit(buffer[:position])
+            if self._answering:  # the text before it began the answer
+                buffer = buffer[position:]
+                continue
             buffer = buffer[position + len(tag) :]
             self._inside = not self._inside
             self._just_closed = not self._inside
@@ -55,6 +64,8 @@ class ThinkTagSplitter:
             text = text.lstrip("\n")
         if text:
             self._just_closed = False
+            # Whitespace alone may still precede a leading <think>.
+            self._answering = self._answering or not text.isspace()
             yield TextDelta(text)
 
 
@@ -115,11 +126,15 @@ class ChunkParser:
         content = delta.get("content")
         if isinstance(content, str) and content:
             yield from self.think.feed(content)
+        # OpenAI sends a refusal here with content null; it is what the person must read.
+        refusal = delta.get("refusal")
+        if isinstance(refusal, str) and refusal:
+            yield TextDelta(refusal)
         tool_calls = delta.get("tool_calls")
         if isinstance(tool_calls, list):
-            for call in tool_calls:
+            for position, call in enumerate(tool_calls):
                 if isinstance(call, dict):
-                    yield _tool_call_delta(call)
+                    yield _tool_call_delta(call, position)
 
 
 def _reasoning_detail_text(detail: object) -> str:
@@ -133,12 +148,17 @@ def _reasoning_detail_text(detail: object) -> str:
     return ""
 
 
-def _tool_call_delta(call: dict) -> ToolCallDelta:
+def _tool_call_delta(call: dict, position: int) -> ToolCallDelta:
+    """A call's fragment; ``position`` in its list stands in for a missing ``index``.
+
+    Deltas carry ``index``; a whole message's ``tool_calls`` (a gateway that
+    ignores ``stream: true``) do not, and as index 0 each, they merged into one.
+    """
     function = call.get("function") if isinstance(call.get("function"), dict) else {}
     arguments = function.get("arguments")
     index = call.get("index")
     return ToolCallDelta(
-        index=index if isinstance(index, int) else 0,
+        index=index if isinstance(index, int) else position,
         id=call.get("id") if isinstance(call.get("id"), str) else None,
         name=function.get("name") if isinstance(function.get("name"), str) else None,
         arguments=arguments if isinstance(arguments, str) else "",
