@@ -223,6 +223,8 @@ GENERIC = ModelFamily(
 )
 
 _DATE_SUFFIX = re.compile(r"-\d{4}-\d{2}-\d{2}$")
+# o3, o3-pro, o5-mini…: o-series models we have no facts for yet.
+_LATER_O_SERIES = re.compile(r"o\d+(-[a-z0-9]+)*")
 
 
 def family_for(model_id: str) -> ModelFamily:
@@ -233,4 +235,27 @@ def family_for(model_id: str) -> ModelFamily:
     """
     name = model_id.strip().lower().rsplit("/", 1)[-1]
     name = _DATE_SUFFIX.sub("", name)
-    return FAMILIES.get(name, GENERIC)
+    if name in FAMILIES:
+        return FAMILIES[name]
+    if _LATER_O_SERIES.fullmatch(name):
+        return _later_o_series(name)
+    return GENERIC
+
+
+def _later_o_series(name: str) -> ModelFamily:
+    """An o-series model not in the catalog, asked only what every one of them takes.
+
+    As a generic model it was sent ``max_tokens`` and sampling parameters,
+    which the o-series refuse, and offered no effort. The o1 line, like
+    o1-mini, takes neither an effort nor a system turn. Images and prices
+    wait for facts: none is charged, none is sent.
+    """
+    o1_line = FAMILIES["o1-mini"].capabilities
+    return ModelFamily(
+        name=name,
+        display_name=name,
+        capabilities=o1_line if name.startswith("o1") else replace(_O_SERIES, vision=False),
+        context_window=128_000,
+        max_output_tokens=65_536,
+        prices=None,
+    )

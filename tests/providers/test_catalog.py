@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from chatapp.providers import FAMILIES, GENERIC, Prices, family_for
+from chatapp.providers import FAMILIES, GENERIC, ChatMessage, ChatRequest, Prices, family_for
 
 
 @pytest.mark.parametrize(
@@ -78,3 +78,47 @@ def test_an_unpriced_model_can_be_priced_by_its_gateway():
 
     assert priced.prices.cost(1_000_000, 0, 1_000_000) == Decimal("0.80")
     assert GENERIC.prices is None
+
+
+@pytest.mark.parametrize(
+    ("model_id", "name", "takes_effort"),
+    [
+        ("o3", "o3", True),
+        ("openai/o3-pro", "o3-pro", True),
+        ("o5-mini-2026-09-30", "o5-mini", True),
+        ("O4-MINI-HIGH", "o4-mini-high", True),
+        # The o1 line took no effort and no system turn: sent, both failed the request.
+        ("o1", "o1", False),
+        ("openai/o1-preview", "o1-preview", False),
+    ],
+)
+def test_a_later_o_series_model_is_asked_as_the_o_series_is(model_id, name, takes_effort):
+    """Named by its own id, and sent nothing the o-series refuses.
+
+    As "Other model" it was sent ``max_tokens`` (the o-series want
+    ``max_completion_tokens``) and ``temperature``, and its effort selector
+    was disabled.
+    """
+    family = family_for(model_id)
+    request = ChatRequest(
+        model=model_id,
+        messages=(ChatMessage("user", "Hello"),),
+        reasoning_effort="high",
+        max_output_tokens=1_000,
+        extra={"temperature": 0.2},
+    )
+
+    body = family.shape(request)
+
+    assert family.display_name == name
+    assert body["max_completion_tokens"] == 1_000
+    assert "max_tokens" not in body and "temperature" not in body
+    assert family.accepts_effort() is takes_effort
+    assert ("reasoning_effort" in body) is takes_effort
+    assert family.prices is None  # no price we could back up
+    assert not family.capabilities.vision  # until someone says it looks at images
+
+
+@pytest.mark.parametrize("model_id", ["gpt-4o", "olmo-2-13b", "omni-moderation-latest", "o"])
+def test_other_ids_starting_with_o_are_not_taken_for_the_o_series(model_id):
+    assert family_for(model_id) is GENERIC
