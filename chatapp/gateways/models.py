@@ -1,6 +1,9 @@
 import os
+from dataclasses import replace
 from decimal import Decimal
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -22,6 +25,18 @@ FAMILY_CHOICES = [("", "Detect from the model id")] + [
 # is sent to the gateway's URL, which whoever edits the gateway chooses.
 SERVER_SECRET_MARKS = ("SECRET", "PASSWORD", "DATABASE", "REDIS", "POSTGRES")
 SERVER_SECRET_PREFIXES = ("AWS_", "DJANGO_")
+
+
+# The environment's gateway (see registry): OPENAI_API_KEY is its key, sent
+# to OPENAI_BASE_URL's host, or OpenAI's when that is unset.
+ENVIRONMENT_KEY_VARIABLE = "OPENAI_API_KEY"
+OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
+# Copied from a gateway's docs with the endpoint: requests add it again.
+ENDPOINT_PATH = "/chat/completions"
+
+
+def environment_gateway_host() -> str:
+    return urlsplit(settings.OPENAI_BASE_URL or OPENAI_DEFAULT_BASE_URL).hostname or ""
 
 
 def is_gateway_key_variable(name: str) -> bool:
@@ -84,6 +99,16 @@ class Provider(models.Model):
             raise ValidationError({"base_url": "Give the gateway's base URL or pick a preset."})
         if not valid_port(self.base_url):
             raise ValidationError({"base_url": "A port is a number from 0 to 65535."})
+        parts = urlsplit(self.base_url)
+        if parts.scheme not in ("http", "https"):
+            raise ValidationError({"base_url": "Give an http:// or https:// address."})
+        if parts.username or parts.password:
+            raise ValidationError(
+                {"base_url": "Name the key's variable below, not in the URL (admin pages show it)."}
+            )
+        if parts.query or parts.fragment:
+            raise ValidationError({"base_url": "Give the base URL without ?… or #…"})
+        self.base_url = self.base_url.rstrip("/").removesuffix(ENDPOINT_PATH).rstrip("/")
         if self.api_key_env and not self.api_key_env.replace("_", "").isalnum():
             raise ValidationError(
                 {"api_key_env": "Give the variable's name (letters, digits, _), not the key."}
@@ -96,10 +121,26 @@ class Provider(models.Model):
                     "(SECRET_KEY, database, cloud credentials)."
                 }
             )
+        if self._borrows_environment_key():
+            raise ValidationError(
+                {
+                    "api_key_env": f"{ENVIRONMENT_KEY_VARIABLE} holds the key of the environment's "
+                    f"gateway ({environment_gateway_host()}); name another variable for this "
+                    "gateway's key."
+                }
+            )
+
+    def _borrows_environment_key(self) -> bool:
+        """Whether this names the environment gateway's key but is another host."""
+        if self.api_key_env != ENVIRONMENT_KEY_VARIABLE:
+            return False
+        return (urlsplit(self.base_url).hostname or "") != environment_gateway_host()
 
     @property
     def api_key(self) -> str:
         if not self.api_key_env or not is_gateway_key_variable(self.api_key_env):
+            return ""
+        if self._borrows_environment_key():
             return ""
         return os.environ.get(self.api_key_env, "")
 
@@ -111,6 +152,11 @@ class Provider(models.Model):
             return "no key needed"
         if not is_gateway_key_variable(self.api_key_env):
             return f"{self.api_key_env} is not a gateway key variable: not sent"
+        if self._borrows_environment_key():
+            return (
+                f"{self.api_key_env} holds the key of the environment's gateway "
+                f"({environment_gateway_host()}): not sent"
+            )
         key = self.api_key
         if not key:
             return f"{self.api_key_env} is not set"
@@ -187,4 +233,9 @@ class ModelOffering(models.Model):
             # long conversation's cost.
             given = Decimal(0) if self.input_price is None else self.input_price
             base = Prices(input=given, cached_input=given, output=Decimal(0))
-        return base.override(*overrides)
+        prices = base.override(*overrides)
+        if self.cached_input_price is None and self.input_price is not None:
+            # The catalog's cached price is OpenAI's: at a cheaper gateway it
+            # charged a cached token more than an uncached one.
+            prices = replace(prices, cached_input=min(prices.cached_input, prices.input))
+        return prices

@@ -20,9 +20,8 @@ from chatapp.providers import Endpoint, ModelFamily, family_for
 from chatapp.providers.catalog import Prices
 from chatapp.providers.simulator import SIMULATED_MODELS, SimulatorServer
 
-from .models import ModelOffering
+from .models import OPENAI_DEFAULT_BASE_URL, ModelOffering
 
-OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
 SIMULATOR_NAME = "Simulator"
 # How long a process keeps the model list before reading the gateways again.
 # A change in the admin reaches its own process at once (see forget_model_choices)
@@ -39,6 +38,8 @@ class Route:
     family: ModelFamily
     prices: Prices | None
     simulated: bool = False
+    # The admin's name for the model at this gateway ("" for none).
+    display_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,8 @@ def _environment_routes() -> list[Route]:
         base_url=base_url,
         api_key=settings.OPENAI_API_KEY,
     )
-    return [_route(endpoint, model_id) for model_id in settings.OPENAI_MODELS]
+    # Once each: a model named twice in OPENAI_MODELS was asked twice on failure.
+    return [_route(endpoint, model_id) for model_id in dict.fromkeys(settings.OPENAI_MODELS)]
 
 
 def _route(endpoint: Endpoint, model_id: str, *, simulated: bool = False) -> Route:
@@ -100,6 +102,7 @@ def _configured_routes() -> list[Route]:
             model_id=offering.model_id,
             family=offering.model_family(),
             prices=offering.prices(),
+            display_name=offering.display_name,
         )
         for offering in offerings.order_by("provider__priority", "provider__name", "pk")
     ]
@@ -176,21 +179,33 @@ def route_setting_changed(setting: str, **_signal_arguments) -> None:
 
 
 def _read_model_choices() -> tuple[ModelChoice, ...]:
+    environment = _environment_routes()
+    # The environment's gateway added in the admin too: failing over to it, with
+    # the same key, would only repeat the failure.
+    taken = {_same_request(route) for route in environment}
+    configured = [route for route in _configured_routes() if _same_request(route) not in taken]
     # With no gateway at all, the simulator answers.
-    available = (_environment_routes() + _configured_routes()) or _simulator_routes()
+    available = (environment + configured) or _simulator_routes()
     grouped: dict[str, list[Route]] = {}
     for route in available:
         key = route.model_id if route.family.name == "generic" else route.family.name
         grouped.setdefault(key, []).append(route)
     return tuple(
         ModelChoice(
-            key=key,
-            label=key if routes[0].family.name == "generic" else routes[0].family.display_name,
-            family=routes[0].family,
-            routes=tuple(routes),
+            key=key, label=_label(key, routes), family=routes[0].family, routes=tuple(routes)
         )
         for key, routes in grouped.items()
     )
+
+
+def _same_request(route: Route) -> tuple[str, str, str]:
+    return route.endpoint.base_url.rstrip("/"), route.endpoint.api_key, route.model_id
+
+
+def _label(key: str, routes: list[Route]) -> str:
+    """The first display name an admin gave the model, else the family's (or the id)."""
+    named = next((route.display_name for route in routes if route.display_name), "")
+    return named or (key if routes[0].family.name == "generic" else routes[0].family.display_name)
 
 
 def find_model(key: str) -> ModelChoice | None:
