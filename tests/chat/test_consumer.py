@@ -588,3 +588,23 @@ async def test_reloading_after_streaming_shows_every_message_whole(
         assert answer.find_all("table")
         assert answer.find("pre").get("data-language") == "python"
     assert by_role(root, "heading", "First question").tag == "h1"
+
+
+async def test_streamed_text_reaches_the_page_as_text_never_as_markup(
+    sockets, alice_session, alice_conversation
+):
+    """The model repeats what it is asked (the simulator does, in both panes):
+    a tag in a delta must be shown, not run, in every viewer's page."""
+    hostile = 'Explain <img src=x onerror="alert(1)"> & <script>alert(2)</script>'
+    socket = await sockets(alice_conversation.public_id, alice_session)
+
+    await socket.send(message=hostile, model="o4-mini", reasoning_effort="low")
+    final = await socket.receive_final("complete")
+    reply_id = message_pk(final)
+    delta_frames = [frame for frame in socket.frames if "beforeend:#message-" in frame]
+
+    assert hostile in streamed(socket.frames, reply_id, "reasoning")
+    assert hostile in streamed(socket.frames, reply_id, "answer")
+    for frame in delta_frames:
+        assert "<img" not in frame and "<script" not in frame
+        assert not parse(frame).find_all("img") and not parse(frame).find_all("script")
