@@ -8,7 +8,9 @@ pair of fixed one-minute windows); a refused send does not count.
 Logins: ``login_locked_for(username, address)`` before checking a password,
 ``record_login_failure`` after a wrong one, ``clear_login_failures`` after a
 right one. ``LOGIN_FAILURES_ALLOWED`` failures for one username from one
-address lock that pair out for ``LOGIN_LOCKOUT_SECONDS``.
+address lock that pair out for ``LOGIN_LOCKOUT_SECONDS``; ``ADDRESS_FAILURES_PER_NAME``
+times as many from one address, whatever the names, lock the address out. An
+IPv6 address counts as its /64.
 
 A cache that does not answer lets the request through (and logs it): these
 limits protect the service, they must not take it down.
@@ -23,6 +25,7 @@ under a burst of sends that was 130 ms (p50) before each answer could start
 
 import contextlib
 import hashlib
+import ipaddress
 import logging
 import math
 import re
@@ -212,23 +215,76 @@ def _login_name(username: str) -> str:
     return unicodedata.normalize("NFKC", username).strip().casefold()
 
 
+# Failures from one address, whatever the names, before it waits too: a few
+# guesses at each of many names (password spraying) were never limited.
+ADDRESS_FAILURES_PER_NAME = 4
+
+
+def _client_network(address: str) -> str:
+    """IPv6 clients as their /64: every connection has one, 2^64 addresses to rotate."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 4:
+        return str(ip)
+    if ip.ipv4_mapped:
+        return str(ip.ipv4_mapped)
+    return str(ipaddress.IPv6Network((ip, 64), strict=False))
+
+
 def _login_keys(username: str, address: str) -> tuple[str, str]:
-    digest = hashlib.sha256(f"{_login_name(username)}\0{address}".encode()).hexdigest()
+    pair = f"{_login_name(username)}\0{_client_network(address)}"
+    digest = hashlib.sha256(pair.encode()).hexdigest()
     return f"ratelimit:login:failures:{digest}", f"ratelimit:login:locked:{digest}"
 
 
+def _address_keys(address: str) -> tuple[str, str] | None:
+    if not _is_ip(address):
+        return None  # "unknown" is every client at once: never lock it as one
+    digest = hashlib.sha256(_client_network(address).encode()).hexdigest()
+    return f"ratelimit:login:address-failures:{digest}", f"ratelimit:login:address-locked:{digest}"
+
+
+def _is_ip(address: str) -> bool:
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return True
+
+
 def login_locked_for(username: str, address: str, *, now: float | None = None) -> float:
-    """Seconds this username/address pair must still wait; 0.0 if it may try."""
+    """Seconds this username/address pair, or the address, must still wait; 0.0 if it may try."""
     if settings.LOGIN_FAILURES_ALLOWED <= 0:
         return 0.0
     now = time.time() if now is None else now
-    _, locked_key = _login_keys(username, address)
+    locked_keys = [_login_keys(username, address)[1]]
+    if address_keys := _address_keys(address):
+        locked_keys.append(address_keys[1])
     try:
-        until = counters().get(locked_key)
+        until = max(counters().get_many(locked_keys).values(), default=0.0)
     except Exception:
         logger.warning("login throttle not checked: cache unavailable", exc_info=True)
         return 0.0
-    return max(until - now, 0.0) if until else 0.0
+    return max(until - now, 0.0)
+
+
+def _count_failure(keys: tuple[str, str], allowed: int, lockout: int, now: float) -> bool:
+    """Count one failure under ``keys``; whether that locked them out."""
+    failures_key, locked_key = keys
+    cache = counters()
+    cache.add(failures_key, 0, timeout=lockout)
+    try:
+        failures = cache.incr(failures_key)
+    except ValueError:
+        cache.set(failures_key, 1, timeout=lockout)
+        failures = 1
+    if failures < allowed:
+        return False
+    cache.set(locked_key, now + lockout, timeout=lockout)
+    cache.delete(failures_key)
+    return True
 
 
 def record_login_failure(username: str, address: str, *, now: float | None = None) -> float:
@@ -238,27 +294,25 @@ def record_login_failure(username: str, address: str, *, now: float | None = Non
         return 0.0
     now = time.time() if now is None else now
     lockout = settings.LOGIN_LOCKOUT_SECONDS
-    failures_key, locked_key = _login_keys(username, address)
     try:
-        cache = counters()
-        cache.add(failures_key, 0, timeout=lockout)
-        try:
-            failures = cache.incr(failures_key)
-        except ValueError:
-            cache.set(failures_key, 1, timeout=lockout)
-            failures = 1
-        if failures < allowed:
-            return 0.0
-        cache.set(locked_key, now + lockout, timeout=lockout)
-        cache.delete(failures_key)
+        pair = _count_failure(_login_keys(username, address), allowed, lockout, now)
+        per_address = allowed * ADDRESS_FAILURES_PER_NAME
+        address_keys = _address_keys(address)
+        whole_address = address_keys is not None and _count_failure(
+            address_keys, per_address, lockout, now
+        )
     except Exception:
         logger.warning("failed login not counted: cache unavailable", exc_info=True)
         return 0.0
-    logger.warning("login locked out after %d failures", failures, extra={"address": address})
+    if not (pair or whole_address):
+        return 0.0
+    what = "username and address" if pair else "address, for every username"
+    logger.warning("login locked out: %s", what, extra={"address": address})
     return float(lockout)
 
 
 def clear_login_failures(username: str, address: str) -> None:
+    # Only the pair's: a login to one's own account must not reset the address's count.
     failures_key, _ = _login_keys(username, address)
     try:
         counters().delete(failures_key)

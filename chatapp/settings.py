@@ -295,7 +295,8 @@ SIMULATOR_CHUNK_DELAY = env_seconds("SIMULATOR_CHUNK_DELAY", 0.03)
 
 # Abuse limits (0 turns one off). Failed logins count per username and client
 # address; after LOGIN_FAILURES_ALLOWED failures that pair waits
-# LOGIN_LOCKOUT_SECONDS. Sends count per member over a sliding minute.
+# LOGIN_LOCKOUT_SECONDS (the address alone after four times as many, see
+# chatapp.ratelimit). Sends count per member over a sliding minute.
 LOGIN_FAILURES_ALLOWED = env_int("LOGIN_FAILURES_ALLOWED", 5)
 LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900)
 CHAT_SENDS_PER_MINUTE = env_int("CHAT_SENDS_PER_MINUTE", 20)
