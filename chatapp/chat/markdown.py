@@ -13,6 +13,7 @@ from io import StringIO
 
 import nh3
 from markdown_it import MarkdownIt
+from markdown_it.rules_block import blockquote, table
 from markdown_it.token import Token
 from pygments.formatters import HtmlFormatter
 from pygments.lexer import Lexer
@@ -277,6 +278,54 @@ def _deep_blocks_as_text(state, start_line: int, end_line: int, silent: bool) ->
     return True
 
 
+# markdown-it pads each table row to its header's width, up to 65,536 cells
+# a table: a 1.5 kB table became 660 kB of HTML and a second of CPU, and an
+# answer can hold many. Past this many body cells in an answer, rows are text.
+MAX_TABLE_CELLS = 10_000
+
+
+def _table_within_budget(state, start_line: int, end_line: int, silent: bool) -> bool:
+    """markdown-it's table rule, given only as many rows as the answer's cells allow."""
+    if silent:
+        return table(state, start_line, end_line, silent)
+    left = state.env.get("table_cells", MAX_TABLE_CELLS)
+    # At most this many columns (a "|" can be escaped), so at least this many cells a row.
+    header = state.src[state.bMarks[start_line] : state.eMarks[start_line]]
+    rows = left // (header.count("|") + 1)
+    before = len(state.tokens)
+    if not table(state, start_line, min(end_line, start_line + 2 + rows), silent):
+        return False
+    state.env["table_cells"] = left - sum(t.type == "td_open" for t in state.tokens[before:])
+    return True
+
+
+def _blockquote_in_steps(state, start_line: int, end_line: int, silent: bool) -> bool:
+    """markdown-it's blockquote rule, shown a few lines first, then twice as many.
+
+    It scans for lazy lines to the next blank line, however short the quote:
+    "> # a\\nb\\n" 2,000 times took 12 s. A quote that ends before the last
+    line it was shown ends there whatever follows; one that reaches it is
+    parsed again with more. The window each quote needed is kept, so that a
+    quote in a quote parsed again does not start small again (exponential).
+    """
+    if silent:
+        return blockquote(state, start_line, end_line, silent)
+    windows = state.env.setdefault("blockquote_windows", {})
+    key = (start_line, state.level, state.bMarks[start_line] + state.tShift[start_line])
+    before, cells = len(state.tokens), state.env.get("table_cells")
+    end = min(end_line, windows.get(key, start_line + 4))
+    while True:
+        if not blockquote(state, start_line, end, silent):
+            return False
+        if end == end_line or state.line < end:
+            windows[key] = end if state.line < end else start_line + 2 * (end - start_line)
+            return True
+        del state.tokens[before:]
+        if cells is not None:
+            state.env["table_cells"] = cells
+        end = min(end_line, start_line + 2 * (end - start_line))
+
+
 def _parser(max_nesting: int) -> MarkdownIt:
     return (
         MarkdownIt(
@@ -302,6 +351,10 @@ def _parse_inline(state) -> None:
 
 _MARKDOWN.core.ruler.at("inline", _parse_inline)
 _MARKDOWN.block.ruler.before("table", "deep_blocks_as_text", _deep_blocks_as_text)
+_MARKDOWN.block.ruler.at("table", _table_within_budget, {"alt": ["paragraph", "reference"]})
+_MARKDOWN.block.ruler.at(
+    "blockquote", _blockquote_in_steps, {"alt": ["paragraph", "reference", "blockquote", "list"]}
+)
 _MARKDOWN.core.ruler.push("alignment_classes", _alignment_as_classes)
 _MARKDOWN.core.ruler.push("images_as_links", _images_as_links)
 
