@@ -357,7 +357,7 @@ class _ChunkSource:
         self.response.encoding = "utf-8-sig"
         events = EventSource(self.response).aiter_sse()
         async for sse in events:
-            if sse.data == "[DONE]":
+            if sse.data.strip() == "[DONE]":  # some servers pad it
                 self.done = True
                 await _read_to_the_end(events)
                 return

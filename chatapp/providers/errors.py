@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-RETRYABLE_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
+# 520-523: Cloudflare could not reach the gateway behind it; 529: overloaded.
+RETRYABLE_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 520, 521, 522, 523, 529})
 # Codes gateways put in error objects for failures that may pass by themselves.
 RETRYABLE_CODES = frozenset(
     {"server_error", "service_unavailable", "rate_limit_error", "overloaded_error", "timeout"}

@@ -6,7 +6,7 @@ import pytest
 
 from chatapp.providers import NO_RETRY, ChatMessage, ChatRequest, Endpoint, stream_chat
 
-from .helpers import collect, endpoint_at
+from .helpers import FAST_RETRY, collect, endpoint_at
 from .scripted import Answer
 
 REQUEST = ChatRequest(model="openai/o4-mini", messages=(ChatMessage("user", "Hello"),))
@@ -256,3 +256,32 @@ async def test_a_retry_after_that_is_no_number_of_seconds_is_ignored(gateway, va
 
     assert transcript.error.message == "Gateway is rate limiting requests. Try again shortly."
     assert transcript.error.retry_after is None
+
+
+@pytest.mark.parametrize("status", [520, 521, 522, 523, 529])
+async def test_a_cdn_or_overload_status_before_any_text_is_tried_again(gateway, status):
+    """Gateways behind Cloudflare answer 520 to 523 when its link to them fails for a
+    moment, and some answer 529 when overloaded: the member saw an error at once."""
+    gateway.will_answer(
+        Answer(status, b"<html>error code: %d</html>" % status, "text/html"),
+        sse(delta(content="Hello"), delta("stop")),
+    )
+
+    transcript = await collect(
+        stream_chat(endpoint_at(gateway, "Gateway"), REQUEST, retry=FAST_RETRY)
+    )
+
+    assert transcript.error is None
+    assert transcript.answer == "Hello"
+
+
+async def test_a_done_with_trailing_spaces_still_ends_the_answer(gateway):
+    body = sse(delta(content="Hello"), delta("stop")).body.replace(
+        b"data: [DONE]\n", b"data: [DONE]  \n"
+    )
+    gateway.will_answer(Answer(body=body))
+
+    transcript = await collect(stream_chat(endpoint_at(gateway, "Gateway"), REQUEST))
+
+    assert transcript.error is None
+    assert transcript.answer == "Hello"
