@@ -132,7 +132,8 @@ class ConversationConsumer(AsyncWebsocketConsumer):
                 login = SocketLogin.of(self.scope)
                 await services.regenerate(self.conversation, payload, login=login)
             elif action == "stop":
-                if not await services.stop_generation(self.conversation):
+                login = SocketLogin.of(self.scope)
+                if not await services.stop_generation(self.conversation, login=login):
                     await self._notify("Nothing is being written right now.")
             else:
                 await self._notify("Unknown action.")

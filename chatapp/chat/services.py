@@ -62,11 +62,15 @@ def _check_sender(login: SocketLogin | None) -> None:
     """
     if login is None:
         return
-    if not login.still_valid():
-        raise SendRefused(LOGIN_ENDED)
+    _check_login(login)
     allowed, retry_after = allow_send(login.user_id)
     if not allowed:
         raise SendRefused(f"You are sending too fast. Try again in {math.ceil(retry_after)} s.")
+
+
+def _check_login(login: SocketLogin) -> None:
+    if not login.still_valid():
+        raise SendRefused(LOGIN_ENDED)
 
 
 @dataclass(frozen=True)
@@ -348,15 +352,21 @@ async def send_message(
     return turn.reply
 
 
-def _streaming_message(conversation: Conversation) -> Message | None:
+def _streaming_message(conversation: Conversation, login: SocketLogin | None) -> Message | None:
+    if login is not None:
+        _check_login(login)
     return (
         conversation.messages.filter(status=Status.STREAMING).select_related("conversation").last()
     )
 
 
-async def stop_generation(conversation: Conversation) -> bool:
-    """Stop the reply being written in this conversation, keeping what it wrote so far."""
-    streaming = await database_sync_to_async(_streaming_message)(conversation)
+async def stop_generation(conversation: Conversation, *, login: SocketLogin | None = None) -> bool:
+    """Stop the reply being written in this conversation, keeping what it wrote so far.
+
+    A socket passes its ``login``: a tab left open after its person logged out
+    elsewhere must not act for them.
+    """
+    streaming = await database_sync_to_async(_streaming_message)(conversation, login)
     if streaming is None:
         return False
     if not await generation.request_stop(streaming):

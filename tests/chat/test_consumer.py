@@ -253,6 +253,23 @@ async def test_an_open_tab_cannot_regenerate_once_its_login_has_ended(
     assert await UsageRecord.objects.acount() == 1
 
 
+@pytest.mark.parametrize("end_login", SIGN_OUTS.values(), ids=SIGN_OUTS.keys())
+async def test_an_open_tab_cannot_stop_an_answer_once_its_login_has_ended(
+    end_login, settings, sockets, alice, alice_session, alice_conversation
+):
+    """Whoever sits at the computer after the member logged out elsewhere."""
+    settings.SIMULATOR_CHUNK_DELAY = 0.05
+    socket = await sockets(alice_conversation.public_id, alice_session)
+    await socket.send(message="Think it through", model="o4-mini", reasoning_effort="low")
+    await socket.receive_until(lambda frame: "beforeend:#message-" in frame)
+    await end_login(alice, alice_session)
+
+    await socket.send(action="stop")
+
+    assert "Your login ended or changed" in await socket.receive_status()
+    assert (await socket.receive_final("complete", timeout=15)).get("data-status") == "complete"
+
+
 async def test_someone_elses_conversation_looks_like_a_missing_one(
     sockets, alice_session, bob_conversation
 ):
