@@ -105,8 +105,19 @@ class UsageRecordAdmin(admin.ModelAdmin):
         writer = csv.writer(response)
         writer.writerow(CSV_FIELDS)
         for row in queryset.order_by("created_at").values_list(*CSV_FIELDS):
-            writer.writerow(row)
+            writer.writerow([_as_text(value) for value in row])
         return response
+
+
+# What a spreadsheet takes for the start of a formula (OWASP, "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _as_text(value):
+    """A text cell a spreadsheet shows as written: model ids can come from a gateway."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 # Rows of a cost breakdown; the rest are summed into one last row.

@@ -1,5 +1,7 @@
 """The admin's usage review tells the gateway's own counts from our estimates."""
 
+import csv
+import io
 from decimal import Decimal
 
 import pytest
@@ -101,3 +103,40 @@ def test_cost_by_member_adds_up_to_the_total_past_twenty_members(admin_client, d
     assert rows[0] == ["member22", "1", "0.2300"]
     assert rows[-1] == ["3 other members", "3", "0.0600"]
     assert sum(Decimal(cost) for *_, cost in rows) == Decimal("2.7600")
+
+
+def test_the_csv_export_lists_the_records_and_no_cell_is_a_formula(admin_client, alice):
+    """Model ids can come from a gateway's own list: a spreadsheet opening the
+    export must show ``=HYPERLINK(…)`` as text, not run it (OWASP's CSV injection)."""
+    plain = UsageRecord.objects.create(
+        user=alice,
+        provider="AI/ML API",
+        model="o4-mini",
+        outcome=Outcome.COMPLETE,
+        prompt_tokens=100,
+        completion_tokens=40,
+        cost=Decimal("0.000286"),
+    )
+    hostile = UsageRecord.objects.create(
+        user=alice,
+        provider="+gateway",
+        model='=HYPERLINK("http://example.com","x")',
+        outcome=Outcome.COMPLETE,
+        prompt_tokens=1,
+        completion_tokens=1,
+        cost=Decimal("0"),
+    )
+
+    response = admin_client.post(
+        REVIEW,
+        {"action": "export_csv", "_selected_action": [plain.pk, hostile.pk]},
+    )
+
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert [(row["provider"], row["model"]) for row in rows] == [
+        ("AI/ML API", "o4-mini"),
+        ("'+gateway", '\'=HYPERLINK("http://example.com","x")'),
+    ]
+    assert rows[0]["user__username"] == "alice"
+    assert (rows[0]["prompt_tokens"], rows[0]["cost"]) == ("100", "0.000286")
