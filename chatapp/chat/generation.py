@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -97,7 +98,7 @@ class Generation:
 
     async def run(self) -> None:
         if self.stopped_before_start:  # see ``launch``: no gateway is asked
-            await self._finish(Status.STOPPED, "")
+            await self._finish_through_cancellation(Status.STOPPED, "")
             return
         status, error = Status.COMPLETE, ""
         try:
@@ -105,7 +106,7 @@ class Generation:
         except asyncio.CancelledError:
             if not self.stop_requested:
                 # The server is shutting down: record what arrived, then let it stop.
-                await asyncio.shield(self._finish(Status.INTERRUPTED, ""))
+                await self._finish_through_cancellation(Status.INTERRUPTED, "")
                 raise
             status = Status.STOPPED
         except ProviderError as problem:
@@ -124,7 +125,24 @@ class Generation:
             status, error = Status.ERROR, INTERNAL_ERROR
         if status == Status.COMPLETE and self.finish_reason == "length":
             error = CUT_OFF_NOTE
-        await self._finish(status, error)
+        await self._finish_through_cancellation(status, error)
+
+    async def _finish_through_cancellation(self, status: str, error: str) -> None:
+        """``_finish``, carried on if the server stops (``interrupt_all``) meanwhile.
+
+        Cancelled mid-save, the answer's viewers never got it finished and the
+        server did not wait for the save it had started. Started eagerly, so
+        ``finishing`` is set before a Stop could cancel anything.
+        """
+        finishing = asyncio.Task(self._finish(status, error), loop=self.loop, eager_start=True)
+        self._background.add(finishing)
+        finishing.add_done_callback(self._background.discard)
+        try:
+            await asyncio.shield(finishing)
+        except asyncio.CancelledError:
+            if not finishing.done():
+                await asyncio.shield(finishing)  # a second cancellation stops waiting
+            raise
 
     async def _stream_with_failover(self) -> None:
         for attempt, route in enumerate(self.routes, start=1):
@@ -289,8 +307,19 @@ class Generation:
             # This process no longer writes the answer either way: its heartbeat
             # stops, and recovery marks it interrupted with the text saved so far.
             logger.exception("could not save a finished answer", extra={"status": status})
+            await self._keep_streamed_text()
         finally:
             self._forget()
+
+    async def _keep_streamed_text(self) -> None:
+        """After a failed final save, store what streamed since the last batched save
+        (which leaves a finishing answer alone), for recovery to end it with."""
+        text = (self.message.pk, self.text, self.reasoning, self.route.endpoint.name)
+        try:
+            save = database_sync_to_async(Message.save_streaming_text, thread_sensitive=False)
+            await save([text])
+        except Exception:
+            logger.exception("could not save a finished answer's text either")
 
     def _forget(self) -> None:
         """Stop counting as running here (a next answer may already have taken the slot)."""
@@ -392,10 +421,16 @@ class Generation:
         with transaction.atomic():
             answer = Message.objects.filter(pk=message.pk)
             if not answer.filter(status=Status.STREAMING).update(**ended):
-                answer.update(**ended)
-                UsageRecord.objects.filter(
-                    message_id=message.pk, outcome=Outcome.INTERRUPTED
-                ).delete()
+                if answer.update(**ended):
+                    UsageRecord.objects.filter(
+                        message_id=message.pk, outcome=Outcome.INTERRUPTED
+                    ).delete()
+                else:
+                    # Deleted meanwhile (its conversation, or its member): the gateway
+                    # billed it all the same, so its row is kept without the links.
+                    usage.conversation_id = usage.message_id = None
+                    if not get_user_model().objects.filter(pk=usage.user_id).exists():
+                        usage.user_id = None
             usage.save()
         return render_to_string("chat/conversation.html#message", {"message": message, "oob": True})
 

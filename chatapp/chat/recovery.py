@@ -36,7 +36,9 @@ ABANDONED_AFTER = timedelta(days=1)
 
 async def interrupt_orphans(*, started_before_this_process: bool = False) -> int:
     """Mark orphaned streaming answers interrupted, keep their text, tell their viewers."""
-    cutoff = timezone.now() - timedelta(seconds=STALE_BEATS * settings.CHAT_HEARTBEAT_SECONDS)
+    # Heartbeats ride on the batched saves, so are never closer than their pace.
+    beat = max(settings.CHAT_HEARTBEAT_SECONDS, settings.CHAT_PERSIST_SECONDS)
+    cutoff = timezone.now() - timedelta(seconds=STALE_BEATS * beat)
     orphans = Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff)
     if started_before_this_process:
         orphans |= Q(created_at__lt=PROCESS_STARTED)
