@@ -220,12 +220,16 @@ def _login_name(username: str) -> str:
 ADDRESS_FAILURES_PER_NAME = 4
 
 
-def _client_network(address: str) -> str:
-    """IPv6 clients as their /64: every connection has one, 2^64 addresses to rotate."""
+def _client_network(address: str) -> str | None:
+    """The client's network as one address; None if ``address`` is none.
+
+    IPv6 clients count as their /64: every connection has one, 2^64
+    addresses to rotate.
+    """
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
-        return address
+        return None
     if ip.version == 4:
         return str(ip)
     if ip.ipv4_mapped:
@@ -234,24 +238,17 @@ def _client_network(address: str) -> str:
 
 
 def _login_keys(username: str, address: str) -> tuple[str, str]:
-    pair = f"{_login_name(username)}\0{_client_network(address)}"
+    pair = f"{_login_name(username)}\0{_client_network(address) or address}"
     digest = hashlib.sha256(pair.encode()).hexdigest()
     return f"ratelimit:login:failures:{digest}", f"ratelimit:login:locked:{digest}"
 
 
 def _address_keys(address: str) -> tuple[str, str] | None:
-    if not _is_ip(address):
+    network = _client_network(address)
+    if network is None:
         return None  # "unknown" is every client at once: never lock it as one
-    digest = hashlib.sha256(_client_network(address).encode()).hexdigest()
+    digest = hashlib.sha256(network.encode()).hexdigest()
     return f"ratelimit:login:address-failures:{digest}", f"ratelimit:login:address-locked:{digest}"
-
-
-def _is_ip(address: str) -> bool:
-    try:
-        ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return True
 
 
 def login_locked_for(username: str, address: str, *, now: float | None = None) -> float:
