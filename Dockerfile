@@ -42,7 +42,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     BEHIND_TLS_PROXY=1 \
     LOG_FORMAT=json \
     STATIC_ROOT=/app/staticfiles \
-    MEDIA_ROOT=/data/media
+    MEDIA_ROOT=/data/media \
+    DATABASE_URL=sqlite:////data/db.sqlite3
 
 RUN groupadd --system --gid 10001 chatapp \
     && useradd --system --uid 10001 --gid chatapp --home-dir /app --no-create-home \
@@ -58,13 +59,15 @@ COPY static ./static
 # Hashed, compressed static files are part of the image (WhiteNoise serves
 # them). The key below exists only for this one command; it is not stored in
 # the image and the running app refuses to start without its own SECRET_KEY.
+# /data is the app user's: /app is not writable, so the default SQLite
+# database (DATABASE_URL above; compose sets PostgreSQL) and uploads live there.
 RUN SECRET_KEY=collectstatic-only-not-a-real-key python manage.py collectstatic --noinput \
     && mkdir -p /data/media \
-    && chown chatapp:chatapp /data/media
+    && chown -R chatapp:chatapp /data
 
 USER 10001:10001
 EXPOSE 8000
-VOLUME ["/data/media"]
+VOLUME ["/data"]
 
 # /healthz answers while the process serves (no database, any Host header).
 # No proxy: HTTP_PROXY, set for the gateway requests, would take the probe too.

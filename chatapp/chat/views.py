@@ -10,6 +10,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
+from django.views.decorators.vary import vary_on_headers
 
 from chatapp.gateways.registry import model_choices
 
@@ -63,6 +64,7 @@ def _conversation_response(request, conversation, settings_form=None, status=200
     return TemplateResponse(request, "chat/conversation.html", context, status=status)
 
 
+@vary_on_headers("HX-Request")
 def older_conversations(request):
     """The sidebar's next page of conversations, for its "Show older conversations" button."""
     if not request.htmx:
@@ -131,9 +133,16 @@ def conversation_settings(request, public_id):
     )
 
 
+@vary_on_headers("HX-Request")
 def older_messages(request, public_id):
-    """The page of messages before ``?before=<id>``, loaded as the reader scrolls up."""
+    """The page of messages before ``?before=<id>``, loaded as the reader scrolls up.
+
+    Opened as a page (a copied link, a middle-click, no JavaScript), the bare
+    fragment showed unstyled: the conversation page is sent instead.
+    """
     conversation = get_conversation_for_user(request.user, public_id)
+    if not request.htmx:
+        return redirect(conversation)
     try:
         before = int(request.GET["before"])
     except (KeyError, ValueError):
@@ -146,13 +155,20 @@ def older_messages(request, public_id):
     )
 
 
+@vary_on_headers("HX-Request")
 def message_version(request, pk):
-    """Another version of a regenerated answer, for the pager on the answer."""
+    """Another version of a regenerated answer, for the pager on the answer.
+
+    Opened as a page rather than by the pager, it sends the conversation page:
+    the bare answer alone showed unstyled, out of its conversation.
+    """
     message = get_object_or_404(
         Message.objects.select_related("conversation"),
         pk=pk,
         conversation__owner=request.user,
     )
+    if not request.htmx:
+        return redirect(message.conversation)
     versions = message.versions()
     try:
         step = int(request.GET.get("step", "0"))

@@ -35,10 +35,10 @@ def keyed_gateway(settings, simulator):
     return simulator
 
 
-async def get_pages(client: AsyncClient, urls) -> dict[str, str]:
+async def get_pages(client: AsyncClient, urls, headers=None) -> dict[str, str]:
     pages = {}
     for url in urls:
-        response = await client.get(url)
+        response = await client.get(url, headers=headers or {})
         assert response.status_code in {200, 302, 404}, (url, response.status_code)
         pages[url] = response.content.decode()
     return pages
@@ -78,11 +78,15 @@ async def test_the_key_never_appears_anywhere(
         [
             "/",
             alice_conversation.get_absolute_url(),
-            f"/c/{alice_conversation.public_id}/older/?before={reply.pk + 1}",
-            f"/messages/{reply.pk}/version/",
             "/no-such-page/",
         ],
     )
+    # The fragments htmx fetches (a plain GET is sent to the conversation page).
+    fragments = [
+        f"/c/{alice_conversation.public_id}/older/?before={reply.pk + 1}",
+        f"/messages/{reply.pk}/version/",
+    ]
+    pages.update(await get_pages(alice_client, fragments, headers={"HX-Request": "true"}))
     pages.update(await get_pages(AsyncClient(), ["/accounts/login/"]))
 
     # Every admin page the administrator can reach from the index, and each record's page.

@@ -31,7 +31,9 @@ def test_message_version_with_a_huge_step(alice_client, alice_conversation):
     answer = Message.objects.create(
         conversation=alice_conversation, role=Role.ASSISTANT, in_reply_to=question, content="a"
     )
-    response = alice_client.get(f"/messages/{answer.pk}/version/?step={10**30}")
+    response = alice_client.get(
+        f"/messages/{answer.pk}/version/?step={10**30}", HTTP_HX_REQUEST="true"
+    )
     assert response.status_code == 200
 
 

@@ -55,7 +55,9 @@ def test_the_page_shows_the_newest_version_with_its_pager(alice, answered_twice)
 
 def test_paging_back_shows_the_earlier_version_without_regenerate(alice, answered_twice):
     _, _, second = answered_twice
-    response = client_for(alice).get(reverse("message_version", args=[second.pk]), {"step": "-1"})
+    response = client_for(alice).get(
+        reverse("message_version", args=[second.pk]), {"step": "-1"}, HTTP_HX_REQUEST="true"
+    )
     html = response.content.decode()
     assert response.status_code == 200
     assert "First try" in html and "Version 1 of 2" in html
