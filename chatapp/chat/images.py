@@ -18,7 +18,8 @@ browser claimed, it
    out first;
 4. refuses animated GIF, animated WebP and APNG;
 5. verifies and fully decodes the file (``ImageFile.LOAD_TRUNCATED_IMAGES`` stays off),
-   so truncated or corrupt files are refused;
+   so truncated or corrupt files are refused, and makes a 16-bit PNG's colour key (tRNS)
+   alpha, matched on all 16 bits as browsers do;
 6. applies the EXIF orientation, converts embedded ICC colours to sRGB, and downscales to
    OpenAI's high-detail budget (fit within 2048x2048, then shortest side at most 768;
    never upscaled);
@@ -42,7 +43,15 @@ import zlib
 from dataclasses import dataclass
 from fractions import Fraction
 
-from PIL import ExifTags, Image, ImageCms, PngImagePlugin, UnidentifiedImageError
+from PIL import (
+    ExifTags,
+    Image,
+    ImageChops,
+    ImageCms,
+    ImageMath,
+    PngImagePlugin,
+    UnidentifiedImageError,
+)
 
 __all__ = [
     "HIGH_DETAIL_MAX_SIDE",
@@ -294,6 +303,33 @@ def _open(data: bytes, kind: str) -> Image.Image:
     return Image.open(io.BytesIO(data), formats=_PILLOW_FORMATS[kind])
 
 
+def _sixteen_bit_key(data: bytes, img: Image.Image) -> Image.Image:
+    """A 16-bit PNG's colour key (tRNS) made into alpha, matched on all 16 bits.
+
+    Pillow keeps 16-bit grey as is but 16-bit RGB at its high bytes only, and leaves the
+    key in 16-bit units: converting compared it with 8-bit values, so the key's pixels
+    stayed opaque and others (whose high bytes equal its value) turned transparent.
+    """
+    key = img.info.pop("transparency")
+    if img.mode in _SIXTEEN_BIT_MODES and isinstance(key, int):
+        wide = img.convert("I")
+        alpha = ImageMath.lambda_eval(lambda e: e["convert"]((e["im"] != key) * 255, "L"), im=wide)
+        img = wide.point(lambda v: v / 257).convert("L")
+    elif img.mode == "RGB" and isinstance(key, tuple) and len(key) == 3:
+        low = _open(data, "png")  # the same pixels' low bytes, read as if little-endian
+        low.tile = [tile._replace(args="RGB;16L") for tile in low.tile]
+        low.load()
+        alpha = Image.new("L", img.size, 0)
+        for band, value in enumerate(key):
+            for part, byte in ((img, value >> 8), (low, value & 0xFF)):
+                same = part.getchannel(band).point(lambda v, byte=byte: 0 if v == byte else 255)
+                alpha = ImageChops.lighter(alpha, same)  # opaque where any byte differs
+    else:
+        return img
+    img.putalpha(alpha)
+    return img
+
+
 def _upright(img: Image.Image) -> Image.Image:
     """The picture turned as its EXIF (or XMP) orientation says; nothing else of it is read.
 
@@ -415,6 +451,8 @@ def normalize_image(
         img.load()
         if img.mode in ("P", "PA") and img.palette is None:
             raise damaged  # A palette PNG without its PLTE chunk: browsers show nothing.
+        if kind == "png" and data[24] == 16 and "transparency" in img.info:
+            img = _sixteen_bit_key(data, img)
     except ImageRejected:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):

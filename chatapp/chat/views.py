@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import condition, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from chatapp.gateways.registry import model_choices
@@ -204,11 +204,18 @@ def upload_attachments(request, public_id):
     )
 
 
+def _attachment_etag(request, public_id):
+    return get_attachment_for_user(request.user, public_id).blob.sha256
+
+
+# Asked again each time (a 304 while unchanged): kept fresh for a day, an image showed
+# from the browser's cache after logging out, and after its conversation was deleted.
+@condition(etag_func=_attachment_etag)
 def attachment(request, public_id):
     """An image, only for those who may see its conversation; never a public URL."""
     found = get_attachment_for_user(request.user, public_id)
     response = FileResponse(found.blob.file.open("rb"), content_type=found.blob.content_type)
-    response["Cache-Control"] = "private, max-age=86400"
+    response["Cache-Control"] = "private, no-cache"
     response["Content-Disposition"] = "inline"
     return response
 
