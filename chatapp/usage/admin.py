@@ -1,8 +1,9 @@
 import csv
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.views.main import ERROR_FLAG
 from django.db.models import Count, Sum
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseRedirect
 
 from .models import UsageRecord
 
@@ -22,6 +23,8 @@ CSV_FIELDS = (
     "time_to_first_token_ms",
     "duration_ms",
 )
+# Rows one export may hold: it is built in memory (about 150 bytes a row).
+EXPORT_LIMIT = 100_000
 
 
 class BlankShownListFilter(admin.AllValuesFieldListFilter):
@@ -80,14 +83,30 @@ class UsageRecordAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # What was billed stays counted: a deleted row left every total short.
+        return False
+
     def changelist_view(self, request, extra_context=None):
         response = super().changelist_view(request, extra_context)
+        if isinstance(response, HttpResponseRedirect) and response.url == (
+            f"{request.path}?{ERROR_FLAG}=1"
+        ):
+            # Django drops filters it cannot read and shows every record, whose
+            # totals then passed for those of the dates asked for.
+            self.message_user(
+                request,
+                "The filters in the address could not be read (a date that does not "
+                "exist?), so none is applied: these are all the records.",
+                messages.ERROR,
+            )
         changelist = getattr(response, "context_data", {}).get("cl")
         if changelist is not None:
             records = changelist.queryset
             response.context_data["totals"] = records.aggregate(
                 completions=Count("pk"),
                 prompt_tokens=Sum("prompt_tokens"),
+                cached_tokens=Sum("cached_tokens"),
                 completion_tokens=Sum("completion_tokens"),
                 reasoning_tokens=Sum("reasoning_tokens"),
                 cost=Sum("cost"),
@@ -100,11 +119,21 @@ class UsageRecordAdmin(admin.ModelAdmin):
 
     @admin.action(description="Export the selected records as CSV")
     def export_csv(self, request, queryset):
-        response = HttpResponse(content_type="text/csv")
+        selected = queryset.count()
+        if selected > EXPORT_LIMIT:
+            self.message_user(
+                request,
+                f"{selected} records selected: an export holds at most {EXPORT_LIMIT}. "
+                "Narrow the dates or the other filters, and export each part.",
+                messages.ERROR,
+            )
+            return None
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="usage.csv"'
         writer = csv.writer(response)
         writer.writerow(CSV_FIELDS)
-        for row in queryset.order_by("created_at").values_list(*CSV_FIELDS):
+        rows = queryset.order_by("created_at", "pk").values_list(*CSV_FIELDS)
+        for row in rows.iterator(chunk_size=2000):
             writer.writerow([_as_text(value) for value in row])
         return response
 

@@ -1,7 +1,10 @@
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from django.conf import settings
 from django.db import models
+
+# The cost column's places: a row holds, shows, exports and sums what it stores.
+COST_PLACES = Decimal("0.000001")
 
 
 class Outcome(models.TextChoices):
@@ -42,3 +45,9 @@ class UsageRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model} {self.outcome} ({self.prompt_tokens}+{self.completion_tokens})"
+
+    def save(self, *args, **kwargs):
+        # Rounded here, not by the database: SQLite kept every digit of a price
+        # times a token count and summed those, while each row showed six places.
+        self.cost = Decimal(self.cost).quantize(COST_PLACES, rounding=ROUND_HALF_EVEN)
+        super().save(*args, **kwargs)
