@@ -3,7 +3,8 @@
 Failures are counted from Django's ``user_login_failed`` signal, so every
 login form that authenticates with the request (ours and the admin's) counts;
 ``throttle_login`` wraps those views to refuse a locked-out pair with 429
-before its password is even checked.
+before its password is even checked. The change-password page (``views``)
+counts a wrong old password here too, under the same keys.
 """
 
 import functools
